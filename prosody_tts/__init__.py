@@ -1,0 +1,41 @@
+"""prosody_tts: prosody-aware Russian text-to-speech, Transformers-native.
+
+Importing the package registers its classes with the transformers Auto classes, so that
+``AutoConfig``, ``AutoTokenizer``, ``AutoFeatureExtractor`` and ``AutoProcessor`` load saved
+directories (or Hub snapshots) of this project.
+"""
+
+__version__ = "0.1.0.dev0"
+
+from .configuration import DualStreamConfig
+from .processing import (
+    DualStreamProcessor,
+    MelFeatureExtractor,
+    PhonemeTokenizer,
+    RussianFrontend,
+    load_default_bpe_tokenizer,
+    train_bpe_tokenizer,
+)
+
+
+def _register_auto_classes() -> None:
+    from transformers import AutoConfig, AutoFeatureExtractor, AutoProcessor, AutoTokenizer
+
+    AutoConfig.register(DualStreamConfig.model_type, DualStreamConfig, exist_ok=True)
+    AutoTokenizer.register(DualStreamConfig, slow_tokenizer_class=PhonemeTokenizer, exist_ok=True)
+    AutoFeatureExtractor.register(DualStreamConfig, MelFeatureExtractor, exist_ok=True)
+    AutoProcessor.register(DualStreamConfig, DualStreamProcessor, exist_ok=True)
+
+
+_register_auto_classes()
+
+__all__ = [
+    "DualStreamConfig",
+    "DualStreamProcessor",
+    "MelFeatureExtractor",
+    "PhonemeTokenizer",
+    "RussianFrontend",
+    "__version__",
+    "load_default_bpe_tokenizer",
+    "train_bpe_tokenizer",
+]

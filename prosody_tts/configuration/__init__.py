@@ -1,0 +1,5 @@
+"""Model configurations, one file per model family."""
+
+from .dual_stream import DualStreamConfig
+
+__all__ = ["DualStreamConfig"]
