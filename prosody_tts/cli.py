@@ -162,7 +162,11 @@ def _format_record(record: dict) -> str:
 
 # ---------------------------------------------------------------------- train-bpe
 def _cmd_train_bpe(args: argparse.Namespace) -> int:
-    from .processing.tokenization_bpe import DEFAULT_TOKENIZER_FILE, default_bpe_tokenizer_path, train_bpe_tokenizer
+    from .processing.tokenization_bpe import (
+        DEFAULT_TOKENIZER_FILE,
+        default_bpe_tokenizer_path,
+        train_bpe_tokenizer,
+    )
 
     if args.default:
         from .processing.tokenization_bpe import default_training_texts

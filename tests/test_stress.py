@@ -9,6 +9,7 @@ from prosody_tts.processing.stress import (
     StressPlacer,
     apply_word_rules,
     count_vowels,
+    load_silero_stress,
     stressed_vowel_index,
 )
 
@@ -84,10 +85,12 @@ def test_misplaced_user_mark_raises(stress_placer):
 
 
 def test_torch_threads_restored():
-    before = torch.get_num_threads()
-    placer = StressPlacer()
+    torch.set_num_threads(2)
+    model, _ = load_silero_stress.__wrapped__()  # a real (uncached) load: the import sets 1 thread
+    assert torch.get_num_threads() == 2
+    placer = StressPlacer(model)
     placer("Привет")
-    assert torch.get_num_threads() == before
+    assert torch.get_num_threads() == 2
 
 
 def test_cache_avoids_model_calls_for_known_non_homographs(stress_placer):

@@ -110,19 +110,38 @@ class RussianFrontend:
         self.g2p = g2p
 
     def __call__(self, text: str) -> PhonemizedText:
-        if not isinstance(text, str):
-            raise TypeError(f"the front-end expects a str, got {type(text).__name__}")
-        if not text.strip():
-            raise EmptyTextError("the text is empty or whitespace only")
+        self._check_text(text)
         normalized = self.normalizer(text)
         stressed = self.stress(normalized)
         return self._phonemize(text, normalized, stressed)
 
-    def batch(self, texts: Iterable[str], show_progress: bool = False, total: int | None = None) -> list[PhonemizedText]:
-        """Run the front-end over many texts (a progress bar with ``show_progress``)."""
-        return [self(text) for text in tqdm(texts, total=total, disable=not show_progress, desc="phonemize")]
+    def batch(self, texts: Iterable[str], show_progress: bool = False, chunk_size: int = 256) -> list[PhonemizedText]:
+        """Run the front-end over many texts, ``chunk_size`` at a time (stress is batched).
+
+        The result equals ``[self(text) for text in texts]``; a progress bar with ``show_progress``.
+        """
+        texts = list(texts)
+        results: list[PhonemizedText] = []
+        with tqdm(total=len(texts), disable=not show_progress, desc="phonemize", unit="sent") as progress:
+            for start in range(0, len(texts), chunk_size):
+                chunk = texts[start : start + chunk_size]
+                for text in chunk:
+                    self._check_text(text)
+                normalized = [self.normalizer(text) for text in chunk]
+                stress_many = getattr(self.stress, "stress_many", None)
+                stressed = stress_many(normalized) if stress_many else [self.stress(t) for t in normalized]
+                results.extend(self._phonemize(*item) for item in zip(chunk, normalized, stressed, strict=True))
+                progress.update(len(chunk))
+        return results
 
     # ------------------------------------------------------------------ internals
+    @staticmethod
+    def _check_text(text: object) -> None:
+        if not isinstance(text, str):
+            raise TypeError(f"the front-end expects a str, got {type(text).__name__}")
+        if not text.strip():
+            raise EmptyTextError("the text is empty or whitespace only")
+
     def _phonemize(self, text: str, normalized: str, stressed: str) -> PhonemizedText:
         items = _split_items(stressed)  # words and punctuation marks, in order
         stressed_words = [value for kind, value in items if kind == "word"]

@@ -74,6 +74,14 @@ class DualStreamProcessor(ProcessorMixin):
     def frontend(self, frontend: RussianFrontend) -> None:
         self._frontend = frontend
 
+    def to_dict(self) -> dict:
+        # the front-end holds a loaded stress model; it is rebuilt on demand, never serialised
+        frontend = self.__dict__.pop("_frontend", None)
+        try:
+            return super().to_dict()
+        finally:
+            self.__dict__["_frontend"] = frontend
+
     # ------------------------------------------------------------------ main entry
     def __call__(
         self,
@@ -96,7 +104,7 @@ class DualStreamProcessor(ProcessorMixin):
                 raise TypeError(f"`text` must be a str or a list of str, got {type(text).__name__}")
             if len(texts) == 0:
                 raise ValueError("`text` is an empty list")
-            phonemized = [self.frontend(item) for item in texts]
+            phonemized = self.frontend.batch(texts) if len(texts) > 1 else [self.frontend(texts[0])]
             data.update(self.encode_phonemized(phonemized, padding=padding))
             batch_size = len(texts)
         if audio is not None:

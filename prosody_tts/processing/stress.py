@@ -26,6 +26,7 @@ homograph is stressed without calling the model at all.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -156,6 +157,8 @@ class StressPlacer:
     Args:
         model: a callable ``str -> str`` returning the text with ``+`` marks; by default the
             silero-stress accentor, loaded on first use.
+        homographs: lower-case words whose stress depends on context (never cached); with the
+            default model, silero-stress's own homograph lists.
         cache_size: how many context-free word stresses to remember.
 
     Example:
@@ -164,9 +167,14 @@ class StressPlacer:
         'Стар+инный з+амок сто+ял на холм+е.'
     """
 
-    def __init__(self, model: Callable[[str], str] | None = None, cache_size: int = 200_000):
+    def __init__(
+        self,
+        model: Callable[[str], str] | None = None,
+        homographs: Iterable[str] = (),
+        cache_size: int = 200_000,
+    ):
         self._model = model
-        self._homographs: frozenset[str] = frozenset()
+        self._homographs: frozenset[str] = frozenset(homographs)
         self._cache: dict[str, str] = {}
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -178,6 +186,10 @@ class StressPlacer:
             if self._model is None:
                 self._model, self._homographs = load_silero_stress()
         return self._model
+
+    def with_empty_cache(self) -> StressPlacer:
+        """A placer sharing this one's loaded model but with nothing cached."""
+        return StressPlacer(self._load(), self._homographs, self._cache_size)
 
     # ------------------------------------------------------------------ public
     def __call__(self, text: str) -> str:
@@ -211,7 +223,36 @@ class StressPlacer:
         pieces.append(text[last:])
         return "".join(pieces)
 
-    def stress_many(self, texts: Iterable[str]) -> list[str]:
+    def stress_many(self, texts: Iterable[str], words_per_call: int = 200) -> list[str]:
+        """Stress many texts; faster than one call each.
+
+        Stress of a word that is not a homograph does not depend on its sentence (checked on the
+        built-in sentences: identical in context and in isolation), so the unknown words of all
+        texts without homographs go to the model together, ``words_per_call`` at a time, as one
+        space-separated text; texts with a homograph still go to the model whole, for context.
+        """
+        texts = list(texts)
+        model = self._load()
+        unknown: dict[str, None] = {}
+        for text in texts:
+            for match in WORD_PATTERN.finditer(text):
+                word = match.group(0)
+                key = strip_stress(word).lower()
+                if "+" not in word and key not in self._cache and key not in self._homographs:
+                    unknown[key] = None
+        keys = list(unknown)
+        for start in range(0, len(keys), words_per_call):
+            chunk = keys[start : start + words_per_call]
+            self.model_calls += 1
+            stressed = [m.group(0) for m in WORD_PATTERN.finditer(model(" ".join(chunk)))]
+            if len(stressed) != len(chunk) or any(
+                strip_stress(s).lower().replace("ё", "е") != k.replace("ё", "е")
+                for s, k in zip(stressed, chunk, strict=False)
+            ):
+                continue  # the model re-tokenised the chunk: these words go through __call__
+            for key, word in zip(chunk, stressed, strict=True):
+                if len(self._cache) < self._cache_size:
+                    self._cache[key] = word.lower()
         return [self(text) for text in texts]
 
     def _run_model(self, model: Callable[[str], str], text: str, user_words: list[str]) -> list[str]:
@@ -229,8 +270,12 @@ class StressPlacer:
         return [model(strip_stress(u)) for u in user_words]
 
 
+@functools.lru_cache(maxsize=1)
 def load_silero_stress() -> tuple[Callable[[str], str], frozenset[str]]:
-    """Load the silero-stress accentor, restoring torch's thread count that its import changes."""
+    """Load the silero-stress accentor, restoring torch's thread count that its import changes.
+
+    Loaded once per process and shared by every :class:`StressPlacer` (the model is read-only).
+    """
     import torch
 
     threads = torch.get_num_threads()

@@ -22,6 +22,8 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 from transformers import PreTrainedTokenizerFast
 
 SPECIAL_TOKENS = ["<pad>", "<unk>", "<s>", "</s>", "<mask>"]
+#: Always in the vocabulary, seen in training or not, so normalised Russian never maps to <unk>.
+INITIAL_ALPHABET = list("абвгдеёжзийклмнопрстуфхцчшщъыьэюя") + ["▁", ",", ".", "?", "!", "…", "—", ":", ";", "-"]
 DEFAULT_TOKENIZER_PACKAGE = "prosody_tts.processing.resources"
 DEFAULT_TOKENIZER_FILE = "bpe_tokenizer.json"
 
@@ -74,13 +76,15 @@ def train_bpe_tokenizer(
         min_frequency: merges seen fewer times are not learned.
         length: number of texts, if known (for the progress bar).
     """
-    if vocab_size < len(SPECIAL_TOKENS) + 1:
-        raise ValueError(f"vocab_size must be larger than the {len(SPECIAL_TOKENS)} special tokens, got {vocab_size}")
+    minimum = len(SPECIAL_TOKENS) + len(INITIAL_ALPHABET)
+    if vocab_size < minimum:
+        raise ValueError(f"vocab_size must be at least {minimum} (special tokens + alphabet), got {vocab_size}")
     backend = build_bpe_backend()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
         min_frequency=min_frequency,
         special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=INITIAL_ALPHABET,
         show_progress=show_progress,
     )
     counted = _CountingIterator(texts)
