@@ -48,7 +48,12 @@ class ExampleError(ValueError):
 
 
 def canonical_features():
-    """🤗 ``datasets.Features`` of the schema, audio kept undecoded (``Audio(decode=False)``)."""
+    """🤗 ``datasets.Features`` of the schema, audio kept undecoded (``Audio(decode=False)``).
+
+    For reading manifests (``load_dataset("json" | "parquet", features=...)`` or
+    ``cast_column``). Building an in-memory ``Dataset.from_list`` with it fails without torchcodec
+    (datasets' Audio *encoder* needs it); use ``prosody_tts.data.local.path_features()`` there.
+    """
     from datasets import Audio, Features, List, Value
 
     return Features(

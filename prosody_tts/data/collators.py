@@ -1,0 +1,152 @@
+"""``DualStreamCollator``: processed examples (see ``RobustExampleStream``) → one padded batch.
+
+=========================== ============ ==================================================
+key                         dtype        padding
+=========================== ============ ==================================================
+``phoneme_input_ids``       int64 (B, P) the phoneme tokenizer's ``pad_token_id``
+``phoneme_attention_mask``  int64 (B, P) 0
+``phoneme_word_ids``        int64 (B, P) -1 (``NO_WORD``)
+``bpe_input_ids``           int64 (B, S) the BPE tokenizer's ``pad_token_id``
+``bpe_attention_mask``      int64 (B, S) 0
+``bpe_word_ids``            int64 (B, S) -1
+``input_features``          f32 (B,T,M)  the feature extractor's ``padding_value`` (log 1e-5)
+``feature_attention_mask``  int64 (B, T) 0
+``phoneme_durations``       int64 (B, P) 0 (only when every example has durations)
+``speaker_ids``             int64 (B,)   —
+=========================== ============ ==================================================
+
+Keys an example lacks are left out of the batch (e.g. no token keys for a mel-only stream).
+``phoneme_durations`` must have the length of ``phoneme_input_ids`` when both are present.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..processing.frontend import NO_WORD
+
+__all__ = ["DualStreamCollator"]
+
+_TOKEN_STREAMS = ("phoneme", "bpe")
+
+
+class DualStreamCollator:
+    """Pad a list of processed examples into tensors.
+
+    Args:
+        phoneme_pad_id / bpe_pad_id: pad ids of the two tokenizers.
+        feature_padding_value: value of padded mel frames (the extractor's ``padding_value``).
+        speaker_to_id: fixed speaker → int mapping; without it one is built as speakers arrive
+            (first seen → next int), which differs between processes — pass a mapping for
+            multi-process training. An unknown speaker with a fixed mapping raises ``KeyError``
+            unless ``unknown_speaker_id`` is set.
+        pad_to_multiple_of: round the padded token and frame lengths up to a multiple of this.
+        return_ids: also put the example ids (list of str) under ``"ids"`` (not a tensor: leave it
+            off for ``Trainer``, which passes every key to the model).
+    """
+
+    def __init__(
+        self,
+        phoneme_pad_id: int = 0,
+        bpe_pad_id: int = 0,
+        feature_padding_value: float = math.log(1e-5),
+        speaker_to_id: Mapping[str, int] | None = None,
+        unknown_speaker_id: int | None = None,
+        pad_to_multiple_of: int | None = None,
+        return_ids: bool = False,
+    ) -> None:
+        self.phoneme_pad_id = int(phoneme_pad_id)
+        self.bpe_pad_id = int(bpe_pad_id)
+        self.feature_padding_value = float(feature_padding_value)
+        self.frozen_speakers = speaker_to_id is not None
+        self.speaker_to_id: dict[str, int] = dict(speaker_to_id or {})
+        self.unknown_speaker_id = unknown_speaker_id
+        self.pad_to_multiple_of = pad_to_multiple_of
+        self.return_ids = return_ids
+
+    @classmethod
+    def from_processor(cls, processor: Any, **kwargs: Any) -> DualStreamCollator:
+        """Pad ids and feature padding value taken from a ``DualStreamProcessor``."""
+        return cls(
+            phoneme_pad_id=processor.tokenizer.pad_token_id,
+            bpe_pad_id=processor.bpe_tokenizer.pad_token_id,
+            feature_padding_value=processor.feature_extractor.padding_value,
+            **kwargs,
+        )
+
+    def speaker_id(self, speaker: str) -> int:
+        """Int id of a speaker (assigning the next one when the mapping is not fixed)."""
+        if speaker in self.speaker_to_id:
+            return self.speaker_to_id[speaker]
+        if self.frozen_speakers:
+            if self.unknown_speaker_id is None:
+                raise KeyError(f"speaker {speaker!r} is not in speaker_to_id")
+            return self.unknown_speaker_id
+        self.speaker_to_id[speaker] = len(self.speaker_to_id)
+        return self.speaker_to_id[speaker]
+
+    def _length(self, longest: int) -> int:
+        if self.pad_to_multiple_of:
+            return -(-longest // self.pad_to_multiple_of) * self.pad_to_multiple_of
+        return longest
+
+    def _pad_rows(self, rows: Sequence[Sequence[int]], value: int) -> torch.Tensor:
+        out = torch.full((len(rows), self._length(max(len(r) for r in rows))), value, dtype=torch.long)
+        for i, row in enumerate(rows):
+            out[i, : len(row)] = torch.as_tensor(list(row), dtype=torch.long)
+        return out
+
+    def __call__(self, examples: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        if not examples:
+            raise ValueError("DualStreamCollator got an empty list of examples")
+        first = examples[0]
+        batch: dict[str, Any] = {}
+        for stream, pad_id in zip(_TOKEN_STREAMS, (self.phoneme_pad_id, self.bpe_pad_id), strict=True):
+            key = f"{stream}_input_ids"
+            if key not in first:
+                continue
+            ids = [ex[key] for ex in examples]
+            batch[key] = self._pad_rows(ids, pad_id)
+            batch[f"{stream}_attention_mask"] = self._pad_rows([[1] * len(r) for r in ids], 0)
+            word_key = f"{stream}_word_ids"
+            if word_key in first:
+                words = [ex[word_key] for ex in examples]
+                for row, word_row, ex in zip(ids, words, examples, strict=True):
+                    if len(row) != len(word_row):
+                        raise ValueError(
+                            f"example {ex.get('id')!r}: {len(word_row)} {word_key} for {len(row)} ids"
+                        )
+                batch[word_key] = self._pad_rows(words, NO_WORD)
+        if "input_features" in first:
+            feats = [
+                torch.as_tensor(np.asarray(ex["input_features"]), dtype=torch.float32) for ex in examples
+            ]
+            frames = self._length(max(f.shape[0] for f in feats))
+            out = torch.full((len(feats), frames, feats[0].shape[1]), self.feature_padding_value)
+            mask = torch.zeros(len(feats), frames, dtype=torch.long)
+            for i, f in enumerate(feats):
+                out[i, : f.shape[0]] = f
+                mask[i, : f.shape[0]] = 1
+            batch["input_features"], batch["feature_attention_mask"] = out, mask
+        if all(ex.get("phoneme_durations") is not None for ex in examples):
+            durations = [ex["phoneme_durations"] for ex in examples]
+            if "phoneme_input_ids" in batch:
+                for ex, row in zip(examples, durations, strict=True):
+                    if len(row) != len(ex["phoneme_input_ids"]):
+                        raise ValueError(
+                            f"example {ex.get('id')!r}: {len(row)} durations for "
+                            f"{len(ex['phoneme_input_ids'])} phoneme ids"
+                        )
+                width = batch["phoneme_input_ids"].shape[1]
+                durations = [list(r) + [0] * (width - len(r)) for r in durations]
+            batch["phoneme_durations"] = self._pad_rows(durations, 0)
+        if all("speaker" in ex for ex in examples):
+            batch["speaker_ids"] = torch.tensor([self.speaker_id(str(ex["speaker"])) for ex in examples])
+        if self.return_ids:
+            batch["ids"] = [str(ex.get("id")) for ex in examples]
+        return batch
