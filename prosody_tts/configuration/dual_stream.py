@@ -30,6 +30,21 @@ class DualStreamConfig(PreTrainedConfig):
         hidden_dropout / attention_dropout: dropout probabilities.
         layer_norm_eps: epsilon of every layer norm.
         initializer_range: std of the normal initialisation of weights.
+        hidden_act: activation of the feed-forward layers and the MLM heads (a key of
+            ``transformers.activations.ACT2FN``).
+        position_base: base of the rotary frequencies and of the sinusoidal table (10000 as in
+            the original Transformer and RoFormer).
+        speaker_dropout: probability, in training only, of replacing a row's speaker condition by
+            the learned null vector (classifier-free style); 0 disables it.
+        zero_init_fusion: zero-initialise the projection that adds word-pooled BPE states to the
+            phonemes, so the fused output starts equal to the phoneme stream (the fusion "opens"
+            as it trains, like a ControlNet zero convolution).
+        mlm_before_fusion: the phoneme MLM head reads the phoneme stream *before* fusion (the
+            paper's per-stream MLM). With ``False`` it reads the fused output, and the BPE of the
+            masked word would reveal the masked phoneme unless both streams mask the same words.
+        phoneme_mlm_weight / bpe_mlm_weight: weights of the two MLM losses in the total loss.
+        tie_word_embeddings: tie each MLM decoder to its stream's input embedding. Off by
+            default (transformers v5 ties only when this is explicitly ``True``).
 
     Example:
         >>> config = DualStreamConfig.tiny()
@@ -57,6 +72,14 @@ class DualStreamConfig(PreTrainedConfig):
     layer_norm_eps: float = 1e-6
     initializer_range: float = 0.02
     pad_token_id: int | None = 0
+    hidden_act: str = "gelu"
+    position_base: float = 10000.0
+    speaker_dropout: float = 0.0
+    zero_init_fusion: bool = True
+    mlm_before_fusion: bool = True
+    phoneme_mlm_weight: float = 1.0
+    bpe_mlm_weight: float = 1.0
+    tie_word_embeddings: bool = False
 
     def __post_init__(self, **kwargs):
         if self.hidden_size % self.num_attention_heads != 0:
@@ -64,13 +87,29 @@ class DualStreamConfig(PreTrainedConfig):
                 f"hidden_size ({self.hidden_size}) must be divisible by num_attention_heads ({self.num_attention_heads})"
             )
         if self.position_embedding_type not in ("rotary", "sinusoidal"):
-            raise ValueError(f"position_embedding_type must be 'rotary' or 'sinusoidal', got {self.position_embedding_type!r}")
+            raise ValueError(
+                f"position_embedding_type must be 'rotary' or 'sinusoidal', got {self.position_embedding_type!r}"
+            )
+        if self.hidden_size % 2 != 0 or (self.hidden_size // self.num_attention_heads) % 2 != 0:
+            raise ValueError(
+                f"hidden_size ({self.hidden_size}) and the head size must be even (rotary and sinusoidal "
+                "positions pair dimensions)"
+            )
+        if not 0.0 <= self.speaker_dropout <= 1.0:
+            raise ValueError(f"speaker_dropout must be in [0, 1], got {self.speaker_dropout}")
+        for name in ("phoneme_layers", "bpe_layers", "fusion_layers", "num_speakers", "external_speaker_dim"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         super().__post_init__(**kwargs)
 
     @classmethod
     def tiny(cls, **overrides) -> DualStreamConfig:
-        """A < 1M-parameter preset for tests and the CPU demo."""
+        """A < 1M-parameter preset (MLM heads included) for tests and the CPU demo.
+
+        Its BPE vocabulary (3,000) is the size of the packaged default BPE tokenizer.
+        """
         values = dict(
+            bpe_vocab_size=3000,
             hidden_size=64,
             num_attention_heads=2,
             intermediate_size=128,

@@ -1,0 +1,41 @@
+"""Models of prosody_tts, one module per family, shared blocks in ``layers``."""
+
+from .dual_stream import (
+    DualStreamForMaskedLM,
+    DualStreamMaskedLMOutput,
+    DualStreamModel,
+    DualStreamModelOutput,
+    DualStreamPreTrainedModel,
+    SpeakerConditioning,
+)
+from .layers import (
+    AdaLNZeroBlock,
+    AdaLNZeroModulation,
+    FeedForward,
+    MaskedLMHead,
+    RotaryEmbedding,
+    SelfAttention,
+    SinusoidalPositions,
+    TransformerBlock,
+    WordFusion,
+    ZeroInitLinear,
+)
+
+__all__ = [
+    "AdaLNZeroBlock",
+    "AdaLNZeroModulation",
+    "DualStreamForMaskedLM",
+    "DualStreamMaskedLMOutput",
+    "DualStreamModel",
+    "DualStreamModelOutput",
+    "DualStreamPreTrainedModel",
+    "FeedForward",
+    "MaskedLMHead",
+    "RotaryEmbedding",
+    "SelfAttention",
+    "SinusoidalPositions",
+    "SpeakerConditioning",
+    "TransformerBlock",
+    "WordFusion",
+    "ZeroInitLinear",
+]
