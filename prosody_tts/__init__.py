@@ -8,6 +8,7 @@ directories (or Hub snapshots) of this project.
 __version__ = "0.1.0.dev0"
 
 from .configuration import DualStreamConfig
+from .modeling import DualStreamForMaskedLM, DualStreamModel
 from .processing import (
     DualStreamProcessor,
     MelFeatureExtractor,
@@ -19,18 +20,29 @@ from .processing import (
 
 
 def _register_auto_classes() -> None:
-    from transformers import AutoConfig, AutoFeatureExtractor, AutoProcessor, AutoTokenizer
+    from transformers import (
+        AutoConfig,
+        AutoFeatureExtractor,
+        AutoModel,
+        AutoModelForMaskedLM,
+        AutoProcessor,
+        AutoTokenizer,
+    )
 
     AutoConfig.register(DualStreamConfig.model_type, DualStreamConfig, exist_ok=True)
     AutoTokenizer.register(DualStreamConfig, slow_tokenizer_class=PhonemeTokenizer, exist_ok=True)
     AutoFeatureExtractor.register(DualStreamConfig, MelFeatureExtractor, exist_ok=True)
     AutoProcessor.register(DualStreamConfig, DualStreamProcessor, exist_ok=True)
+    AutoModel.register(DualStreamConfig, DualStreamModel, exist_ok=True)
+    AutoModelForMaskedLM.register(DualStreamConfig, DualStreamForMaskedLM, exist_ok=True)
 
 
 _register_auto_classes()
 
 __all__ = [
     "DualStreamConfig",
+    "DualStreamForMaskedLM",
+    "DualStreamModel",
     "DualStreamProcessor",
     "MelFeatureExtractor",
     "PhonemeTokenizer",

@@ -6,7 +6,8 @@ Subcommands:
   sentences and print the table (later stages extend it to the full training demo);
 * ``phonemize`` — normalised text, stressed text, IPA phonemes and tokens of sentences given as
   arguments, from a file (``--file``) or from standard input (one sentence per line);
-* ``train-bpe`` — train the Russian BPE tokenizer on a text file (or rebuild the packaged one).
+* ``train-bpe`` — train the Russian BPE tokenizer on a text file (or rebuild the packaged one);
+* ``corpus build`` — synthesise the embedded multi-speaker corpus with exact phoneme timings.
 """
 
 from __future__ import annotations
@@ -72,6 +73,17 @@ def _build_parser() -> argparse.ArgumentParser:
         "--default", action="store_true", help="rebuild the packaged tokenizer from the built-in sentences"
     )
     bpe.set_defaults(handler=_cmd_train_bpe)
+
+    corpus = sub.add_parser("corpus", help="build corpora")
+    corpus_sub = corpus.add_subparsers(title="corpus commands")
+    build = corpus_sub.add_parser("build", help="synthesise the embedded corpus (offline, deterministic)")
+    build.add_argument("--out", type=Path, required=True, help="output directory (manifests, wavs/, corpus.json)")
+    build.add_argument("--utterances", type=int, default=300, help="utterances per speaker")
+    build.add_argument("--speakers", type=int, default=8)
+    build.add_argument("--seed", type=int, default=0)
+    build.add_argument("--workers", type=int, default=2, help="synthesis processes")
+    build.set_defaults(handler=_cmd_corpus_build)
+    corpus.set_defaults(handler=lambda args: (corpus.print_help(), 2)[1])
     return parser
 
 
@@ -190,6 +202,31 @@ def _cmd_train_bpe(args: argparse.Namespace) -> int:
         )
     tokenizer.save_pretrained(args.out)
     print(f"saved a BPE tokenizer with {tokenizer.vocab_size} tokens to {args.out} ({DEFAULT_TOKENIZER_FILE} format)")
+    return 0
+
+
+# ---------------------------------------------------------------------- corpus
+def _cmd_corpus_build(args: argparse.Namespace) -> int:
+    from .data.embedded import build_embedded_corpus
+
+    if args.utterances < 1 or args.speakers < 1:
+        raise SystemExit("prosody-tts corpus build: --utterances and --speakers must be positive")
+    summary = build_embedded_corpus(
+        args.out,
+        utterances_per_speaker=args.utterances,
+        speakers=args.speakers,
+        seed=args.seed,
+        workers=args.workers,
+        show_progress=True,
+    )
+    counts = ", ".join(f"{split}: {count}" for split, count in summary.counts.items())
+    hours = sum(summary.hours.values())
+    print(
+        f"built {args.out}: {counts} utterances, {hours * 60:.1f} min of audio, "
+        f"{summary.size_bytes / 2**20:.1f} MiB, {summary.build_seconds:.0f} s"
+    )
+    if summary.skipped:
+        print(f"{len(summary.skipped)} utterance(s) left out (reasons in corpus.json)", file=sys.stderr)
     return 0
 
 
