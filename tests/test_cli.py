@@ -68,3 +68,8 @@ def test_train_bpe_command(tmp_path, capsys):
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "phonemize" in capsys.readouterr().out
+
+
+def test_corpus_build_rejects_non_positive_sizes(tmp_path):
+    with pytest.raises(SystemExit, match="must be positive"):
+        main(["corpus", "build", "--out", str(tmp_path), "--utterances", "0"])
