@@ -84,13 +84,17 @@ def test_misplaced_user_mark_raises(stress_placer):
         stress_placer("пр+вет")
 
 
-def test_torch_threads_restored():
+def test_torch_threads_and_grad_mode_restored():
     torch.set_num_threads(2)
-    model, _ = load_silero_stress.__wrapped__()  # a real (uncached) load: the import sets 1 thread
+    assert torch.is_grad_enabled()
+    # a real (uncached) load: silero's import sets 1 thread and its load disables autograd
+    model, _ = load_silero_stress.__wrapped__()
     assert torch.get_num_threads() == 2
+    assert torch.is_grad_enabled()
     placer = StressPlacer(model)
     placer("Привет")
     assert torch.get_num_threads() == 2
+    assert torch.is_grad_enabled()
 
 
 def test_cache_avoids_model_calls_for_known_non_homographs(stress_placer):

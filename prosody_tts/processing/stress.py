@@ -16,8 +16,9 @@ accentor plus a small BERT that resolves homographs from the sentence context (�
   prefix (из-, по-, кое-) leaves the stress on the last part; other compounds keep the stress
   of their last part (main stress of Russian compounds).
 
-Importing silero-stress calls ``torch.set_num_threads(1)`` for the whole process; the model is
-loaded lazily and the caller's thread setting is restored afterwards.
+Importing silero-stress calls ``torch.set_num_threads(1)`` and loading its model turns autograd
+off (``torch.set_grad_enabled(False)``) for the whole process; the model is loaded lazily and the
+caller's thread count and grad mode are restored afterwards (and after every call).
 
 Speed: the homograph solver is the slow part. Stress of a word that is not a homograph does not
 depend on context, so such words are cached; a sentence whose words are all cached and none is a
@@ -278,7 +279,9 @@ def load_silero_stress() -> tuple[Callable[[str], str], frozenset[str]]:
     """
     import torch
 
-    threads = torch.get_num_threads()
+    # silero-stress changes process-wide torch state: its import sets one thread, and loading
+    # the model turns autograd off globally. Both are restored here and after every call.
+    threads, grad_enabled = torch.get_num_threads(), torch.is_grad_enabled()
     try:
         from silero_stress import load_accentor
     except ImportError as error:  # pragma: no cover - it is a core dependency
@@ -287,6 +290,7 @@ def load_silero_stress() -> tuple[Callable[[str], str], frozenset[str]]:
         accentor = load_accentor("ru")
     finally:
         torch.set_num_threads(threads)
+        torch.set_grad_enabled(grad_enabled)
     homographs: set[str] = set()
     solver = getattr(accentor, "homosolver", None)
     for name in ("homodict", "yohomodict"):
@@ -298,12 +302,14 @@ def load_silero_stress() -> tuple[Callable[[str], str], frozenset[str]]:
         homographs = _AlwaysContains()
 
     def model(text: str) -> str:
-        before = torch.get_num_threads()
+        before, grad_before = torch.get_num_threads(), torch.is_grad_enabled()
         try:
-            return accentor(text)
+            with torch.no_grad():
+                return accentor(text)
         finally:
             if torch.get_num_threads() != before:
                 torch.set_num_threads(before)
+            torch.set_grad_enabled(grad_before)
 
     return model, homographs  # type: ignore[return-value]
 
