@@ -7,8 +7,8 @@ directories (or Hub snapshots) of this project.
 
 __version__ = "0.1.0.dev0"
 
-from .configuration import DualStreamConfig
-from .modeling import DualStreamForMaskedLM, DualStreamModel
+from .configuration import DualStreamConfig, EcapaTdnnConfig
+from .modeling import DualStreamForMaskedLM, DualStreamModel, EcapaTdnnModel
 from .processing import (
     DualStreamProcessor,
     MelFeatureExtractor,
@@ -35,6 +35,8 @@ def _register_auto_classes() -> None:
     AutoProcessor.register(DualStreamConfig, DualStreamProcessor, exist_ok=True)
     AutoModel.register(DualStreamConfig, DualStreamModel, exist_ok=True)
     AutoModelForMaskedLM.register(DualStreamConfig, DualStreamForMaskedLM, exist_ok=True)
+    AutoConfig.register(EcapaTdnnConfig.model_type, EcapaTdnnConfig, exist_ok=True)
+    AutoModel.register(EcapaTdnnConfig, EcapaTdnnModel, exist_ok=True)
 
 
 _register_auto_classes()
@@ -44,6 +46,8 @@ __all__ = [
     "DualStreamForMaskedLM",
     "DualStreamModel",
     "DualStreamProcessor",
+    "EcapaTdnnConfig",
+    "EcapaTdnnModel",
     "MelFeatureExtractor",
     "PhonemeTokenizer",
     "RussianFrontend",

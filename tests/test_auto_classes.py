@@ -30,3 +30,14 @@ def test_auto_config_and_models_round_trip(tmp_path):
         torch.testing.assert_close(loaded(**inputs).phoneme_logits, model(**inputs).phoneme_logits, rtol=0, atol=0)
     encoder = AutoModel.from_pretrained(tmp_path)
     assert isinstance(encoder, prosody_tts.DualStreamModel)
+
+
+def test_ecapa_auto_round_trip(tmp_path):
+    config = prosody_tts.EcapaTdnnConfig.tiny()
+    model = prosody_tts.EcapaTdnnModel(config).eval()
+    model.save_pretrained(tmp_path)
+    loaded = AutoModel.from_pretrained(tmp_path).eval()
+    assert isinstance(loaded, prosody_tts.EcapaTdnnModel)
+    features = torch.randn(1, 40, config.num_mel_bins, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(features).embeddings, model(features).embeddings, rtol=0, atol=0)

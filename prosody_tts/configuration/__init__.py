@@ -1,5 +1,6 @@
 """Model configurations, one file per model family."""
 
 from .dual_stream import DualStreamConfig
+from .ecapa_tdnn import EcapaTdnnConfig
 
-__all__ = ["DualStreamConfig"]
+__all__ = ["DualStreamConfig", "EcapaTdnnConfig"]

@@ -8,6 +8,7 @@ from .dual_stream import (
     DualStreamPreTrainedModel,
     SpeakerConditioning,
 )
+from .ecapa_tdnn import EcapaTdnnModel, EcapaTdnnOutput, EcapaTdnnPreTrainedModel
 from .layers import (
     AdaLNZeroBlock,
     AdaLNZeroModulation,
@@ -29,6 +30,9 @@ __all__ = [
     "DualStreamModel",
     "DualStreamModelOutput",
     "DualStreamPreTrainedModel",
+    "EcapaTdnnModel",
+    "EcapaTdnnOutput",
+    "EcapaTdnnPreTrainedModel",
     "FeedForward",
     "MaskedLMHead",
     "RotaryEmbedding",
