@@ -7,8 +7,14 @@ directories (or Hub snapshots) of this project.
 
 __version__ = "0.1.0.dev0"
 
-from .configuration import DualStreamConfig, EcapaTdnnConfig
-from .modeling import DualStreamForMaskedLM, DualStreamModel, EcapaTdnnModel
+from .configuration import DualStreamConfig, EcapaTdnnConfig, ProsodyContrastiveConfig
+from .modeling import (
+    DualStreamForMaskedLM,
+    DualStreamModel,
+    EcapaTdnnModel,
+    ProsodyContrastiveModel,
+    load_stage1_weights,
+)
 from .processing import (
     DualStreamProcessor,
     MelFeatureExtractor,
@@ -37,6 +43,8 @@ def _register_auto_classes() -> None:
     AutoModelForMaskedLM.register(DualStreamConfig, DualStreamForMaskedLM, exist_ok=True)
     AutoConfig.register(EcapaTdnnConfig.model_type, EcapaTdnnConfig, exist_ok=True)
     AutoModel.register(EcapaTdnnConfig, EcapaTdnnModel, exist_ok=True)
+    AutoConfig.register(ProsodyContrastiveConfig.model_type, ProsodyContrastiveConfig, exist_ok=True)
+    AutoModel.register(ProsodyContrastiveConfig, ProsodyContrastiveModel, exist_ok=True)
 
 
 _register_auto_classes()
@@ -50,8 +58,11 @@ __all__ = [
     "EcapaTdnnModel",
     "MelFeatureExtractor",
     "PhonemeTokenizer",
+    "ProsodyContrastiveConfig",
+    "ProsodyContrastiveModel",
     "RussianFrontend",
     "__version__",
     "load_default_bpe_tokenizer",
+    "load_stage1_weights",
     "train_bpe_tokenizer",
 ]

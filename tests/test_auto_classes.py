@@ -41,3 +41,14 @@ def test_ecapa_auto_round_trip(tmp_path):
     features = torch.randn(1, 40, config.num_mel_bins, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         torch.testing.assert_close(loaded(features).embeddings, model(features).embeddings, rtol=0, atol=0)
+
+
+def test_contrastive_auto_round_trip(tmp_path):
+    config = prosody_tts.ProsodyContrastiveConfig.tiny()
+    prosody_tts.ProsodyContrastiveModel(config).save_pretrained(tmp_path)
+    loaded_config = AutoConfig.from_pretrained(tmp_path)
+    assert isinstance(loaded_config, prosody_tts.ProsodyContrastiveConfig)
+    assert isinstance(loaded_config.text_config, DualStreamConfig)
+    loaded = AutoModel.from_pretrained(tmp_path)
+    assert isinstance(loaded, prosody_tts.ProsodyContrastiveModel)
+    assert torch.allclose(loaded.logit_bias, torch.tensor([-10.0]))

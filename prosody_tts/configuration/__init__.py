@@ -1,6 +1,7 @@
 """Model configurations, one file per model family."""
 
+from .contrastive import ProsodyContrastiveConfig
 from .dual_stream import DualStreamConfig
 from .ecapa_tdnn import EcapaTdnnConfig
 
-__all__ = ["DualStreamConfig", "EcapaTdnnConfig"]
+__all__ = ["DualStreamConfig", "EcapaTdnnConfig", "ProsodyContrastiveConfig"]

@@ -1,5 +1,6 @@
 """Models of prosody_tts, one module per family, shared blocks in ``layers``."""
 
+from .contrastive import ProsodyContrastiveModel, ProsodyContrastiveOutput, load_stage1_weights
 from .dual_stream import (
     DualStreamForMaskedLM,
     DualStreamMaskedLMOutput,
@@ -35,6 +36,8 @@ __all__ = [
     "EcapaTdnnPreTrainedModel",
     "FeedForward",
     "MaskedLMHead",
+    "ProsodyContrastiveModel",
+    "ProsodyContrastiveOutput",
     "RotaryEmbedding",
     "SelfAttention",
     "SinusoidalPositions",
@@ -42,4 +45,5 @@ __all__ = [
     "TransformerBlock",
     "WordFusion",
     "ZeroInitLinear",
+    "load_stage1_weights",
 ]
