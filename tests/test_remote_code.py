@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -85,7 +86,16 @@ def remote(tmp_path_factory):
     for name, make in (("dual_stream", _dual_stream_case), ("ecapa", _ecapa_case)):
         model, auto_class, inputs, fields = make()
         model_dir = root / name
-        written = save_for_remote_code(model, model_dir)
+        if name == "dual_stream":
+            # the transformers route: register the class, then plain save_pretrained
+            type(model).register_for_auto_class("AutoModelForMaskedLM")
+            try:
+                model.save_pretrained(model_dir)
+            finally:
+                del type(model)._auto_class
+            written = sorted(model_dir.glob("*.py"))
+        else:
+            written = save_for_remote_code(model, model_dir)
         torch.save(inputs, root / f"{name}_inputs.pt")
         with torch.no_grad():
             local = model(**inputs)
@@ -121,14 +131,24 @@ def remote(tmp_path_factory):
     return cases
 
 
+def _package_imports(source: str) -> list[str]:
+    """Module names of the import statements of ``source`` that name the package."""
+    names = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+        elif isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+    return [name for name in names if name.split(".")[0] == "prosody_tts"]
+
+
 def _check_saved_directory(case, expected_auto_map, expected_files):
     model_dir = case["dir"]
     assert sorted(path.name for path in case["written"]) == expected_files
     config = json.loads((model_dir / "config.json").read_text())
     assert config["auto_map"] == expected_auto_map
     for name in expected_files:
-        text = (model_dir / name).read_text()
-        assert "prosody_tts." not in "\n".join(line for line in text.splitlines() if "import" in line)
+        assert not _package_imports((model_dir / name).read_text()), name
     assert not (model_dir / "dual_stream.py").exists()  # transformers' own (broken) copy is not written
     assert not (model_dir / "ecapa_tdnn.py").exists()
 
@@ -147,7 +167,7 @@ def test_dual_stream_masked_lm_loads_with_remote_code(remote):
             "AutoModel": "modeling_dual_stream.DualStreamModel",
             "AutoModelForMaskedLM": "modeling_dual_stream.DualStreamForMaskedLM",
         },
-        ["configuration_dual_stream.py", "modeling_dual_stream.py", "modeling_layers.py"],
+        ["configuration_dual_stream.py", "modeling_dual_stream.py", "modeling_layers.py", "modeling_remote_code.py"],
     )
     modeling = (case["dir"] / "modeling_dual_stream.py").read_text()
     assert "from .configuration_dual_stream import DualStreamConfig" in modeling
@@ -164,7 +184,7 @@ def test_ecapa_tdnn_loads_with_remote_code(remote):
             "AutoConfig": "configuration_ecapa_tdnn.EcapaTdnnConfig",
             "AutoModel": "modeling_ecapa_tdnn.EcapaTdnnModel",
         },
-        ["configuration_ecapa_tdnn.py", "modeling_ecapa_tdnn.py"],
+        ["configuration_ecapa_tdnn.py", "modeling_ecapa_tdnn.py", "modeling_remote_code.py"],
     )
     assert "ecapa EcapaTdnnModel EcapaTdnnConfig" in remote["stdout"]
     _check_outputs(case)
@@ -198,6 +218,7 @@ def test_flatten_sources_has_no_package_imports():
         "modeling_dual_stream.py",
         "modeling_ecapa_tdnn.py",
         "modeling_layers.py",
+        "modeling_remote_code.py",
     }
     for text in files.values():
         compile(text, "<flattened>", "exec")

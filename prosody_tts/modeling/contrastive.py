@@ -34,6 +34,7 @@ from ..configuration.contrastive import ProsodyContrastiveConfig
 from .dual_stream import DualStreamForMaskedLM, DualStreamModel, DualStreamModelOutput
 from .ecapa_tdnn import EcapaTdnnModel, EcapaTdnnOutput
 from .losses import distributed_siglip_loss, siglip_logits, siglip_loss
+from .remote_code import RemoteCodeSaveMixin
 
 __all__ = [
     "ProsodyContrastiveModel",
@@ -75,7 +76,7 @@ class ProsodyContrastiveOutput(ModelOutput):
         )
 
 
-class ProsodyContrastivePreTrainedModel(PreTrainedModel):
+class ProsodyContrastivePreTrainedModel(RemoteCodeSaveMixin, PreTrainedModel):
     """Initialisation of the projections and of the SigLIP scale/bias.
 
     The two towers keep their own ``_init_weights`` (v5 dispatches nested ``PreTrainedModel``

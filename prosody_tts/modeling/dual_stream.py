@@ -33,6 +33,7 @@ from .layers import (
     WordFusion,
     ZeroInitLinear,
 )
+from .remote_code import RemoteCodeSaveMixin
 
 __all__ = [
     "DualStreamForMaskedLM",
@@ -144,7 +145,7 @@ class SpeakerConditioning(nn.Module):
         return condition
 
 
-class DualStreamPreTrainedModel(PreTrainedModel):
+class DualStreamPreTrainedModel(RemoteCodeSaveMixin, PreTrainedModel):
     """Weight initialisation and shared settings of the dual-stream models.
 
     ``_init_weights`` runs inside ``post_init()`` and for weights missing from a checkpoint. It uses

@@ -49,6 +49,7 @@ from transformers import initialization as init
 from transformers.utils import ModelOutput
 
 from prosody_tts.configuration.ecapa_tdnn import EcapaTdnnConfig
+from prosody_tts.modeling.remote_code import RemoteCodeSaveMixin
 
 __all__ = [
     "EcapaTdnnModel",
@@ -372,7 +373,7 @@ class EcapaTdnnOutput(ModelOutput):
     segment_embeddings: torch.FloatTensor | None = None
 
 
-class EcapaTdnnPreTrainedModel(PreTrainedModel):
+class EcapaTdnnPreTrainedModel(RemoteCodeSaveMixin, PreTrainedModel):
     """Weight initialisation and loading for ECAPA-TDNN models.
 
     Convolutions: weights ``N(0, initializer_range)``, biases 0. Batch norms: weight 1, bias 0,
