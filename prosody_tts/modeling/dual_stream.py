@@ -215,9 +215,10 @@ class DualStreamModel(DualStreamPreTrainedModel):
         torch.Size([1, 4, 64])
     """
 
-    def __init__(self, config: DualStreamConfig) -> None:
+    def __init__(self, config: DualStreamConfig, add_fusion: bool = True) -> None:
         super().__init__(config)
         hidden = config.hidden_size
+        self.add_fusion = add_fusion
         self.phoneme_embeddings = nn.Embedding(
             config.phoneme_vocab_size, hidden, padding_idx=config.pad_token_id
         )
@@ -256,9 +257,12 @@ class DualStreamModel(DualStreamPreTrainedModel):
             for _ in range(config.bpe_layers)
         )
         self.bpe_norm = nn.LayerNorm(hidden, eps=config.layer_norm_eps)
-        self.fusion = WordFusion(hidden, zero_init=config.zero_init_fusion)
-        self.fusion_layers = nn.ModuleList(adaln_block() for _ in range(config.fusion_layers))
-        self.final_norm = nn.LayerNorm(hidden, eps=config.layer_norm_eps)
+        # Without fusion (the stage-1 MLM encoder, whose heads read each stream before fusion) the
+        # fusion weights are not built at all, so every parameter trains (DDP needs no
+        # find_unused_parameters) and last_hidden_state is the phoneme stream's output.
+        self.fusion = WordFusion(hidden, zero_init=config.zero_init_fusion) if add_fusion else None
+        self.fusion_layers = nn.ModuleList(adaln_block() for _ in range(config.fusion_layers if add_fusion else 0))
+        self.final_norm = nn.LayerNorm(hidden, eps=config.layer_norm_eps) if add_fusion else None
         self.post_init()
 
     def get_input_embeddings(self) -> nn.Embedding:
@@ -450,7 +454,12 @@ class DualStreamModel(DualStreamPreTrainedModel):
         output_attentions: bool = False,
         output_hidden_states: bool = False,
     ) -> tuple[torch.Tensor, tuple, tuple]:
-        """Add word-pooled BPE states (if any) to the phonemes, run the fusion blocks, final norm → (B, P, H)."""
+        """Add word-pooled BPE states (if any) to the phonemes, run the fusion blocks, final norm → (B, P, H).
+
+        An encoder built with ``add_fusion=False`` returns the phoneme states unchanged.
+        """
+        if not self.add_fusion:
+            return phoneme_states, (), ()
         hidden_states = phoneme_states
         if bpe_states is not None:
             # padding never takes part, whatever word id it carries
@@ -590,7 +599,8 @@ class DualStreamForMaskedLM(DualStreamPreTrainedModel):
 
     def __init__(self, config: DualStreamConfig) -> None:
         super().__init__(config)
-        self.dual_stream = DualStreamModel(config)
+        # per-stream MLM never runs the fusion part: it is not built (it is trained from stage 2 on)
+        self.dual_stream = DualStreamModel(config, add_fusion=not config.mlm_before_fusion)
         self.phoneme_head = MaskedLMHead(
             config.hidden_size, config.phoneme_vocab_size, config.hidden_act, config.layer_norm_eps
         )
