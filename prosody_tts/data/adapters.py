@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from .local import (
@@ -206,6 +206,30 @@ def _spec_label(spec: ColumnSpec) -> str:
 
 CORPORA: dict[str, CorpusAdapter] = {}
 
+_BALALAIKA_100H = CorpusAdapter(
+    name="balalaika_100h",
+    repo_id="MTUCI/Balalaika100H",
+    config=None,
+    splits=("train",),
+    columns={
+        "audio": ("audio_path", "filepath"),
+        "text": ("punct", "text", "rover"),
+        "stressed_text": "accent",
+        "speaker": "speaker_id",
+    },
+    optional_columns=frozenset({"stressed_text"}),
+    needs_audio_root=True,
+    license="CC-BY-NC-ND-4.0",
+    notes="Metadata only on the Hub; audio is downloaded with the Balalaika scripts "
+    "(github.com/mtuciru/balalaika) and found under audio_root.",
+)
+_BALALAIKA_1000H = replace(
+    _BALALAIKA_100H,
+    name="balalaika_1000h",
+    repo_id="MTUCI/Balalaika1000H",
+    notes="As balalaika_100h, larger subset.",
+)
+
 
 def register_adapter(adapter: CorpusAdapter, overwrite: bool = False) -> CorpusAdapter:
     """Add ``adapter`` to :data:`CORPORA` (refuses to replace one unless ``overwrite``)."""
@@ -324,39 +348,8 @@ for _adapter in (
         notes="Single male speaker (RUSLAN corpus), text with '+' before stressed vowels. Member "
         "names (.wav + .txt) are ASSUMED: the mirror's card could not be read.",
     ),
-    CorpusAdapter(
-        name="balalaika_100h",
-        repo_id="MTUCI/Balalaika100H",
-        config=None,
-        splits=("train",),
-        columns={
-            "audio": ("audio_path", "filepath"),
-            "text": ("punct", "text", "rover"),
-            "stressed_text": "accent",
-            "speaker": "speaker_id",
-        },
-        optional_columns=frozenset({"stressed_text"}),
-        needs_audio_root=True,
-        license="CC-BY-NC-ND-4.0",
-        notes="Metadata only on the Hub; audio is downloaded with the Balalaika scripts "
-        "(github.com/mtuciru/balalaika) and found under audio_root.",
-    ),
-    CorpusAdapter(
-        name="balalaika_1000h",
-        repo_id="MTUCI/Balalaika1000H",
-        config=None,
-        splits=("train",),
-        columns={
-            "audio": ("audio_path", "filepath"),
-            "text": ("punct", "text", "rover"),
-            "stressed_text": "accent",
-            "speaker": "speaker_id",
-        },
-        optional_columns=frozenset({"stressed_text"}),
-        needs_audio_root=True,
-        license="CC-BY-NC-ND-4.0",
-        notes="As balalaika_100h, larger subset.",
-    ),
+    _BALALAIKA_100H,
+    _BALALAIKA_1000H,
     CorpusAdapter(
         name="wikipedia_ru",
         repo_id="wikimedia/wikipedia",
