@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import time
 
 import pytest
 from hypothesis import given, settings
@@ -385,16 +384,3 @@ def test_random_phrases_stay_in_inventory(words):
 def test_arbitrary_text_raises_only_frontend_errors(text):
     with contextlib.suppress(FrontendError):
         RussianG2P().phonemize_word(text)
-
-
-# --- speed -----------------------------------------------------------------------------------
-def test_speed():
-    words = ["мол+око", "г+ород", "сег+одня", "в", "на", "кр+асного", "пр+аздник", "сч+астье"] * 50
-    words += [f"{prefix}д+ом{suffix}" for prefix in ("", "по", "на", "за") for suffix in ("", "а", "у", "ом")]
-    g2p = RussianG2P()
-    start = time.perf_counter()
-    for _ in range(20):
-        for word in words:
-            g2p.phonemize_word(word)
-    rate = 20 * len(words) / (time.perf_counter() - start)
-    assert rate > 30_000, rate

@@ -41,7 +41,7 @@ LOADER = textwrap.dedent(
         assert type(model).__module__.startswith("transformers_modules."), type(model).__module__
         assert type(model.config).__module__.startswith("transformers_modules."), type(model.config).__module__
         with torch.no_grad():
-            out = model(**torch.load(job["inputs"]))
+            out = model(**torch.load(job["inputs"], weights_only=True))
         torch.save({name: out[name] for name in job["fields"]}, job["outputs"])
         print(job["name"], type(model).__name__, type(model.config).__name__)
     assert "prosody_tts" not in sys.modules, "prosody_tts was imported"
@@ -126,7 +126,7 @@ def remote(tmp_path_factory):
     )
     assert result.returncode == 0, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     for name in cases:
-        cases[name]["remote"] = torch.load(root / f"{name}_outputs.pt")
+        cases[name]["remote"] = torch.load(root / f"{name}_outputs.pt", weights_only=True)
     cases["stdout"] = result.stdout
     return cases
 

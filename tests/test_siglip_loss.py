@@ -190,7 +190,7 @@ def test_two_gloo_ranks_match_single_process(tmp_path):
     )
     elapsed = time.perf_counter() - started
     assert proc.returncode == 0, f"worker failed ({elapsed:.1f} s):\n{proc.stdout}\n{proc.stderr}"
-    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(WORLD_SIZE)]
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(WORLD_SIZE)]
 
     for name, (_sizes, chunk_size, _shape) in CASES.items():
         full = ranks[0][name]["full"]
