@@ -258,13 +258,14 @@ class _C:
 class _V:
     """A vowel segment: its letter, stress, and the context of the preceding sound."""
 
-    __slots__ = ("ctx", "initial", "letter", "secondary", "stressed")
+    __slots__ = ("after_j", "ctx", "initial", "letter", "secondary", "stressed")
 
-    def __init__(self, letter: str, stressed: bool, ctx: str, initial: bool):
+    def __init__(self, letter: str, stressed: bool, ctx: str, initial: bool, after_j: bool = False):
         self.letter = letter
         self.stressed = stressed
         self.ctx = ctx  # "start" (word/part start or after a vowel), "hard", "soft", "hiss"
         self.initial = initial
+        self.after_j = after_j  # the preceding sound is j (inserted for е ё ю я, or й)
         self.secondary = letter == "ё" and not stressed
 
 
@@ -356,20 +357,23 @@ def _segments(work: str) -> list[_C | _V]:
                 previous = low
             continue
         stressed = char != low
+        after_j = False
         if (low in _IOTATED and previous != "cons") or (low == "и" and previous == "ь"):
             segments.append(_C("j", False))
             ctx = "soft"
+            after_j = True
         elif segments and isinstance(segments[-1], _C) and previous != "vowel" and previous != "start":
             last = segments[-1]
             if last.base in _HISSING:
                 ctx = "hiss"
             elif last.soft or last.base in _ALWAYS_SOFT:
                 ctx = "soft"
+                after_j = last.base == "j"
             else:
                 ctx = "hard"
         else:
             ctx = "start"
-        segments.append(_V(low, stressed, ctx, part_empty))
+        segments.append(_V(low, stressed, ctx, part_empty, after_j))
         previous = "vowel"
         part_empty = False
     return segments
@@ -441,7 +445,11 @@ def _vowel_symbol(vowel: _V, pretonic: bool, final: bool, has_stress: bool) -> s
     if nucleus == "e" and ctx == "hiss":
         return "ə" if final and has_stress else "ɨ"
     if ctx == "soft" and letter != "о":
-        return "ə" if final and has_stress else "ɪ"
+        if final and has_stress:
+            # word-final: е after a soft consonant is [ɪ] (м+оре, на дор+оге); я/а, and е after j
+            # (сч+астье), are [ə] (+имя, н+яня)
+            return "ɪ" if letter == "е" and not vowel.after_j else "ə"
+        return "ɪ"
     # а/о (and я/ю after ж ш ц): hard-consonant reduction
     if not has_stress or pretonic or vowel.initial or ctx == "start":
         return "ɐ"
