@@ -491,3 +491,16 @@ def test_parameter_counts(capsys):
 def test_docstring_examples_run(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_text_only_training_step_leaves_no_parameter_without_gradient():
+    """DDP safety: a text-only batch (null speaker) still reaches the speaker table and projection."""
+    config = tiny_config(num_speakers=3)
+    model = DualStreamForMaskedLM(config).train()
+    batch = make_batch(config)
+    labels = batch["phoneme_input_ids"].masked_fill(batch["phoneme_attention_mask"] == 0, -100)
+    bpe_labels = batch["bpe_input_ids"].masked_fill(batch["bpe_attention_mask"] == 0, -100)
+    model(**batch, phoneme_labels=labels, bpe_labels=bpe_labels).loss.backward()
+    assert [name for name, p in model.named_parameters() if p.grad is None] == []
+    speaker = model.dual_stream.speaker
+    assert speaker.speaker_table.weight.grad.abs().sum() == 0  # in the graph, zero contribution

@@ -142,7 +142,20 @@ class SpeakerConditioning(nn.Module):
         if self.training and self.dropout_prob > 0:
             dropped = torch.rand(batch_size, 1, device=condition.device) < self.dropout_prob  # (B, 1)
             condition = torch.where(dropped, null, condition)
+        if self.training:
+            # Keep every route in the autograd graph with a zero contribution: a batch that uses
+            # only some routes (text-only MLM: just the null vector) then leaves no parameter
+            # without a gradient, so DDP needs no find_unused_parameters.
+            condition = condition + 0.0 * self._routes_sum()
         return condition
+
+    def _routes_sum(self) -> torch.Tensor:
+        total = self.null_embedding.sum()
+        if self.speaker_table is not None:
+            total = total + self.speaker_table.weight.sum()
+        if self.external_projection is not None:
+            total = total + self.external_projection.weight.sum() + self.external_projection.bias.sum()
+        return total
 
 
 class DualStreamPreTrainedModel(RemoteCodeSaveMixin, PreTrainedModel):
