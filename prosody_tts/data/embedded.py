@@ -373,19 +373,17 @@ def load_embedded_corpus(
     ``{"bytes": None, "path": ...}`` values in a plain struct column, since datasets' streaming cast
     needs torchcodec): absolute wav paths; decode with :func:`~.schema.decode_example_audio`.
     """
-    from datasets import Dataset, IterableDataset, Value
+    from datasets import Dataset, IterableDataset
 
     from .schema import canonical_features
 
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    features = canonical_features()
     # datasets' Audio *encoder* needs torchcodec: build with a plain struct, then cast (no encoding)
-    plain = features.copy()
-    plain["audio"] = {"bytes": Value("binary"), "path": Value("string")}
+    plain = canonical_features(audio="struct")
     if streaming:
         # streaming casts encode per example, so the audio column keeps the plain {bytes, path} struct
         return IterableDataset.from_generator(
             _read_manifest, features=plain, gen_kwargs={"corpus_dir": str(corpus_dir), "split": split}
         )
-    return Dataset.from_list(list(_read_manifest(corpus_dir, split)), features=plain).cast(features)
+    return Dataset.from_list(list(_read_manifest(corpus_dir, split)), features=plain).cast(canonical_features())

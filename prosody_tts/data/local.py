@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .schema import FIELDS, ExampleError, example_problems, make_example
+from .schema import FIELDS, ExampleError, canonical_features, example_problems, make_example
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -72,26 +72,9 @@ class BadRowWarning(UserWarning):
 
 
 def path_features():
-    """🤗 ``Features`` of the canonical schema with audio as a path string (for in-memory datasets).
-
-    :func:`~prosody_tts.data.schema.canonical_features` declares audio as ``Audio(decode=False)``,
-    whose encoder needs torchcodec even for a path; in-memory datasets built here use this instead.
-    """
-    from datasets import Features, List, Value
-
-    return Features(
-        {
-            "id": Value("string"),
-            "audio": Value("string"),
-            "text": Value("string"),
-            "speaker": Value("string"),
-            "stressed_text": Value("string"),
-            "phonemes": List(Value("string")),
-            "phoneme_durations": List(Value("int32")),
-            "language": Value("string"),
-            "source": Value("string"),
-        }
-    )
+    """🤗 ``Features`` of the canonical schema with audio as a path string (for in-memory datasets:
+    ``Audio(decode=False)``'s encoder needs torchcodec even for a path)."""
+    return canonical_features(audio="path")
 
 
 # ---------------------------------------------------------------- helpers shared with adapters.py

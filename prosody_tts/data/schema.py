@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -47,19 +47,29 @@ class ExampleError(ValueError):
     """An example breaks the canonical schema; the message lists every problem and the id."""
 
 
-def canonical_features():
-    """🤗 ``datasets.Features`` of the schema, audio kept undecoded (``Audio(decode=False)``).
+def canonical_features(audio: Literal["undecoded", "struct", "path"] = "undecoded"):
+    """🤗 ``datasets.Features`` of the schema; ``audio`` says how the audio column is typed.
 
-    For reading manifests (``load_dataset("json" | "parquet", features=...)`` or
-    ``cast_column``). Building an in-memory ``Dataset.from_list`` with it fails without torchcodec
-    (datasets' Audio *encoder* needs it); use ``prosody_tts.data.local.path_features()`` there.
+    * ``"undecoded"``: ``Audio(decode=False)``, for reading manifests (``load_dataset("json" |
+      "parquet", features=...)`` or ``cast_column``). Building an in-memory ``Dataset.from_list``
+      or a streamed cast with it fails without torchcodec (datasets' Audio *encoder* needs it).
+    * ``"struct"``: the same ``{"bytes", "path"}`` layout as a plain struct (no encoder), for
+      in-memory and streamed datasets; ``.cast(canonical_features())`` turns it into Audio.
+    * ``"path"``: the audio column as a path string.
     """
     from datasets import Audio, Features, List, Value
 
+    audio_types = {
+        "undecoded": lambda: Audio(decode=False),
+        "struct": lambda: {"bytes": Value("binary"), "path": Value("string")},
+        "path": lambda: Value("string"),
+    }
+    if audio not in audio_types:
+        raise ValueError(f"audio must be one of {sorted(audio_types)}, got {audio!r}")
     return Features(
         {
             "id": Value("string"),
-            "audio": Audio(decode=False),
+            "audio": audio_types[audio](),
             "text": Value("string"),
             "speaker": Value("string"),
             "stressed_text": Value("string"),
