@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -27,10 +24,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Override with OPENBLAS_NUM_THREADS=2 to see the interference.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import librosa
 import numpy as np
 import torch
+from timing import median_times
 
 from prosody_tts.processing.feature_extraction import MelFeatureExtractor
 
@@ -68,19 +67,6 @@ def librosa_logmel_direct(x: np.ndarray, fe: MelFeatureExtractor) -> np.ndarray:
         window="hann", center=False, power=1.0, n_mels=fe.feature_size, fmin=fe.f_min, fmax=fe.f_max,
     )  # fmt: skip
     return np.log(np.maximum(mel, 1e-5)).T
-
-
-def median_times(fns: list[Callable[[], object]], repeats: int) -> list[float]:
-    """Median wall time of each function; runs are interleaved so load changes hit all alike."""
-    for fn in fns:
-        fn()  # warm-up (lazy imports, FFT plans, caches)
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, bucket in zip(fns, times, strict=True):
-            start = time.perf_counter()
-            fn()
-            bucket.append(time.perf_counter() - start)
-    return [statistics.median(bucket) for bucket in times]
 
 
 def main() -> None:

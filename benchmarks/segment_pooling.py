@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -30,9 +29,11 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
 import torch
+from timing import median_times
 
 from prosody_tts.configuration.ecapa_tdnn import EcapaTdnnConfig
 from prosody_tts.modeling.ecapa_tdnn import EcapaTdnnModel
@@ -56,19 +57,6 @@ def naive_pool(model: EcapaTdnnModel, frame_features: torch.Tensor, lengths: lis
         low, high = max(start - context, 0), min(end + context, lengths[b])
         out.append(model.pool_frames(frame_features[b : b + 1, low:high]))
     return torch.cat(out)
-
-
-def median_times(fns: list[Callable[[], object]], repeats: int) -> list[float]:
-    """Median wall time of each function; runs are interleaved so load changes hit all alike."""
-    for fn in fns:
-        fn()  # warm-up
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, bucket in zip(fns, times, strict=True):
-            start = time.perf_counter()
-            fn()
-            bucket.append(time.perf_counter() - start)
-    return [statistics.median(bucket) for bucket in times]
 
 
 def main() -> None:
