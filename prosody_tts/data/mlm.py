@@ -62,11 +62,17 @@ class DualStreamMLMCollator:
             raise ValueError("mask_replace_prob and random_replace_prob must be non-negative")
         if self.mask_replace_prob + self.random_replace_prob > 1.0:
             raise ValueError("mask_replace_prob + random_replace_prob must not exceed 1")
+        # per stream, computed once: the special ids (never masked) and the ordinary ids (drawn)
+        self._special_ids: dict[str, torch.Tensor] = {}
+        self._ordinary_ids: dict[str, torch.Tensor] = {}
         for stream in STREAMS:
-            specials = set(getattr(self, f"{stream}_special_ids"))
-            vocab = getattr(self, f"{stream}_vocab_size")
-            if len([i for i in range(vocab) if i not in specials]) == 0:
+            specials = torch.tensor(sorted(set(getattr(self, f"{stream}_special_ids"))), dtype=torch.long)
+            vocab = torch.arange(getattr(self, f"{stream}_vocab_size"))
+            ordinary = vocab[~torch.isin(vocab, specials)]
+            if ordinary.numel() == 0:
                 raise ValueError(f"the {stream} vocabulary has no ordinary token to draw")
+            self._special_ids[stream] = specials
+            self._ordinary_ids[stream] = ordinary
 
     @classmethod
     def from_processor(cls, processor: Any, **kwargs: Any) -> DualStreamMLMCollator:
@@ -111,8 +117,7 @@ class DualStreamMLMCollator:
         self, stream: str, input_ids: torch.Tensor, attention_mask: torch.Tensor, word_ids: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Masked ids and labels (-100 where not selected) for one stream; inputs (B, T)."""
-        specials = torch.tensor(list(getattr(self, f"{stream}_special_ids")), dtype=input_ids.dtype)
-        maskable = attention_mask.bool() & ~torch.isin(input_ids, specials)  # (B, T)
+        maskable = attention_mask.bool() & ~torch.isin(input_ids, self._special_ids[stream])  # (B, T)
         if self.whole_word:
             selected = self._select_words(word_ids, maskable)
         else:
@@ -141,11 +146,9 @@ class DualStreamMLMCollator:
         return (word_selected | single) & maskable
 
     def _random_ordinary(self, stream: str, count: int, dtype: torch.dtype) -> torch.Tensor:
-        vocab = getattr(self, f"{stream}_vocab_size")
-        specials = set(getattr(self, f"{stream}_special_ids"))
-        ordinary = torch.tensor([i for i in range(vocab) if i not in specials], dtype=dtype)
+        ordinary = self._ordinary_ids[stream]
         picks = torch.randint(len(ordinary), (count,), generator=self.generator)
-        return ordinary[picks]
+        return ordinary[picks].to(dtype)
 
 
 def _pad(rows: Sequence[Sequence[int]], value: int) -> torch.Tensor:
