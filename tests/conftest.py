@@ -33,3 +33,29 @@ def processor(frontend):
     processor = DualStreamProcessor.from_defaults()
     processor.frontend = frontend
     return processor
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus_dir(tmp_path_factory):
+    """A small embedded corpus (2 speakers x 12 utterances) shared by the training tests."""
+    pytest.importorskip("espeakng_loader", reason="the embedded corpus needs espeak-ng: pip install 'prosody-tts[espeak]'")
+    from prosody_tts.data.embedded import build_embedded_corpus
+
+    path = tmp_path_factory.mktemp("tiny_corpus")
+    build_embedded_corpus(path, utterances_per_speaker=12, speakers=2, seed=0, workers=1, show_progress=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def prepared_tiny(tiny_corpus_dir, processor, tmp_path_factory):
+    """The tiny corpus' train and held-out splits, prepared (mels + tokens) once."""
+    from prosody_tts.data.embedded import load_embedded_corpus
+    from prosody_tts.data.prepared import prepare_corpus
+
+    cache = tmp_path_factory.mktemp("prepared")
+    return {
+        split: prepare_corpus(
+            load_embedded_corpus(tiny_corpus_dir, split), processor, cache_dir=cache / split, show_progress=False
+        )
+        for split in ("train", "heldout")
+    }

@@ -30,7 +30,7 @@ import torch
 
 from ..processing.frontend import NO_WORD
 
-__all__ = ["DualStreamCollator"]
+__all__ = ["DualStreamCollator", "OccurrenceCollator"]
 
 _TOKEN_STREAMS = ("phoneme", "bpe")
 
@@ -149,4 +149,63 @@ class DualStreamCollator:
             batch["speaker_ids"] = torch.tensor([self.speaker_id(str(ex["speaker"])) for ex in examples])
         if self.return_ids:
             batch["ids"] = [str(ex.get("id")) for ex in examples]
+        return batch
+
+
+class OccurrenceCollator:
+    """Sampled phoneme occurrences → one contrastive batch (stages 2 and 3).
+
+    Takes the items of :class:`~.prepared.OccurrenceDataset` (or of the streaming batcher):
+    ``{"example": prepared row, "occurrence": PhonemeOccurrence}``. Each utterance is padded once,
+    however many of its occurrences were sampled, and the pairs are returned as
+
+    * ``occurrence_positions`` (N, 2): (batch index, position in the phoneme stream incl. ``<s>``),
+    * ``segment_spans`` (N, 3): (batch index, start frame, end frame), row i pairs with row i above,
+
+    in the order of the items, next to the padded text and mel tensors of
+    :class:`DualStreamCollator` (``phoneme_durations`` is dropped: the spans carry it).
+
+    Args:
+        base: the padding collator.
+        with_speaker_ids: keep ``speaker_ids`` (for ``speaker_source="ids"``); dropped otherwise.
+        return_identities: also return ``"phonemes"`` (list of str, one per pair) and ``"ids"``
+            — for evaluation code, not for ``Trainer`` (which passes every key to the model).
+    """
+
+    def __init__(self, base: DualStreamCollator, with_speaker_ids: bool = False, return_identities: bool = False) -> None:
+        self.base = base
+        self.with_speaker_ids = with_speaker_ids
+        self.return_identities = return_identities
+
+    def __call__(self, items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        if not items:
+            raise ValueError("OccurrenceCollator got an empty list of items")
+        rows: list[Mapping[str, Any]] = []
+        slot: dict[str, int] = {}
+        positions, spans = [], []
+        for item in items:
+            occurrence, example = item["occurrence"], item["example"]
+            uid = occurrence.utterance_id
+            if uid not in slot:
+                if str(example["id"]) != uid:
+                    raise ValueError(f"occurrence of {uid!r} paired with example {example['id']!r}")
+                slot[uid] = len(rows)
+                rows.append(example)
+            num_frames = int(rows[slot[uid]]["num_frames"])
+            if not 0 <= occurrence.start_frame < occurrence.end_frame <= num_frames:
+                raise ValueError(
+                    f"occurrence {occurrence.phoneme!r} of {uid!r} spans frames "
+                    f"[{occurrence.start_frame}, {occurrence.end_frame}) outside the utterance's {num_frames}"
+                )
+            positions.append((slot[uid], occurrence.position + 1))  # +1: the phoneme stream starts with <s>
+            spans.append((slot[uid], occurrence.start_frame, occurrence.end_frame))
+        batch = self.base(rows)
+        batch.pop("phoneme_durations", None)
+        if not self.with_speaker_ids:
+            batch.pop("speaker_ids", None)
+        batch["occurrence_positions"] = torch.tensor(positions, dtype=torch.long)
+        batch["segment_spans"] = torch.tensor(spans, dtype=torch.long)
+        if self.return_identities:
+            batch["phonemes"] = [item["occurrence"].phoneme for item in items]
+            batch["ids"] = [item["occurrence"].utterance_id for item in items]
         return batch

@@ -658,6 +658,16 @@ class OccurrenceIndex:
                 self._add(occurrence)
             self._by_utterance.setdefault(str(example["id"]), [])
 
+    @classmethod
+    def from_occurrences(
+        cls, occurrences: Iterable[PhonemeOccurrence], keep_stress: bool = True
+    ) -> OccurrenceIndex:
+        """An index over already extracted occurrences (kept in order; no schema check)."""
+        index = cls((), keep_stress=keep_stress)
+        for occurrence in occurrences:
+            index._add(occurrence)
+        return index
+
     def _add(self, occurrence: PhonemeOccurrence) -> None:
         index = len(self.occurrences)
         self.occurrences.append(occurrence)

@@ -1,0 +1,245 @@
+"""Prepared corpora: every utterance decoded, turned into log-mels and tokenised once.
+
+Stage 2 and 3 visit each utterance many times (once per sampled phoneme occurrence, every
+epoch). Running the front-end (stress model) and the mel extractor each time would cap training
+at the data path's rate, so :func:`prepare_corpus` runs :class:`~.streaming.RobustExampleStream`
+over a source once and writes the processed rows into an Arrow file (memory-mapped, so a large
+corpus does not sit in RAM). :class:`OccurrenceDataset` then serves ``(utterance, occurrence)``
+items to the phoneme batch samplers.
+
+A prepared row (all lists are Python lists / numpy arrays):
+
+======================== ====================================================================
+``id``, ``speaker``      the source example's
+``num_frames``           mel frames of the utterance
+``input_features``       float32 (num_frames, num_mel_bins)
+``phoneme_input_ids``    the processor's phoneme stream (``<s>`` … ``</s>``)
+``phoneme_word_ids``     word index per phoneme id (-1 outside words)
+``bpe_input_ids``        the BPE stream; ``bpe_word_ids`` its word ids
+``phoneme_durations``    frames per phoneme id (0 for ``<s>`` / ``</s>``); sums to num_frames
+``phonemes``             the phoneme symbols without ``<s>`` / ``</s>`` (what occurrences index)
+======================== ====================================================================
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .occurrences import PhonemeOccurrence, phoneme_occurrences
+from .streaming import OccurrenceIndex, RobustExampleStream
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "PREPARED_FILE",
+    "OccurrenceDataset",
+    "PreparedCorpus",
+    "occurrence_index",
+    "prepare_corpus",
+    "prepared_features",
+]
+
+#: File names inside a ``prepare_corpus(cache_dir=...)`` folder.
+PREPARED_FILE = "prepared.arrow"
+PREPARED_INFO = "prepared.json"
+
+
+def prepared_features(num_mel_bins: int):
+    """The ``datasets.Features`` of a prepared row."""
+    from datasets import Array2D, Features, List, Value
+
+    ids = List(Value("int32"))
+    return Features(
+        {
+            "id": Value("string"),
+            "speaker": Value("string"),
+            "num_frames": Value("int32"),
+            "input_features": Array2D(shape=(None, num_mel_bins), dtype="float32"),
+            "phoneme_input_ids": ids,
+            "phoneme_word_ids": ids,
+            "bpe_input_ids": ids,
+            "bpe_word_ids": ids,
+            "phoneme_durations": ids,
+            "phonemes": List(Value("string")),
+        }
+    )
+
+
+class PreparedCorpus:
+    """A prepared split: the rows (a 🤗 ``Dataset`` in numpy format) and what was skipped.
+
+    Attributes:
+        rows: the prepared rows (see the module docstring).
+        skipped: skip counts by reason (:data:`~.streaming.SKIP_REASONS`) from preparation.
+        row_of: utterance id → row number.
+    """
+
+    def __init__(self, rows: Any, skipped: Mapping[str, int] | None = None) -> None:
+        self.rows = rows.with_format("numpy") if hasattr(rows, "with_format") else rows
+        self.skipped: Counter[str] = Counter(skipped or {})
+        ids = rows["id"] if hasattr(rows, "column_names") else [row["id"] for row in rows]
+        self.row_of: dict[str, int] = {}
+        for number, identifier in enumerate(ids):
+            identifier = str(identifier)
+            if identifier in self.row_of:
+                raise ValueError(f"utterance id {identifier!r} appears twice in the prepared corpus")
+            self.row_of[identifier] = number
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return dict(self.rows[int(index)])
+
+    def row(self, utterance_id: str) -> dict[str, Any]:
+        return self[self.row_of[utterance_id]]
+
+    @property
+    def speakers(self) -> list[str]:
+        """Speakers present, sorted (a stable speaker → id mapping for every rank)."""
+        column = self.rows["speaker"] if hasattr(self.rows, "column_names") else [r["speaker"] for r in self.rows]
+        return sorted({str(s) for s in column})
+
+    @property
+    def total_frames(self) -> int:
+        column = self.rows["num_frames"] if hasattr(self.rows, "column_names") else [r["num_frames"] for r in self.rows]
+        return int(np.sum(column))
+
+
+def _rows(stream: RobustExampleStream, show_progress: bool, total: int | None, desc: str) -> Iterable[dict]:
+    from tqdm.auto import tqdm
+
+    tokenizer = stream.processor.tokenizer
+    for out in tqdm(stream, total=total, desc=desc, unit="utt", disable=not show_progress):
+        ids = [int(i) for i in out["phoneme_input_ids"]]
+        yield {
+            "id": out["id"],
+            "speaker": out["speaker"],
+            "num_frames": int(out["num_frames"]),
+            "input_features": np.asarray(out["input_features"], dtype=np.float32),
+            "phoneme_input_ids": ids,
+            "phoneme_word_ids": [int(i) for i in out["phoneme_word_ids"]],
+            "bpe_input_ids": [int(i) for i in out["bpe_input_ids"]],
+            "bpe_word_ids": [int(i) for i in out["bpe_word_ids"]],
+            "phoneme_durations": [int(d) for d in out["phoneme_durations"]],
+            "phonemes": tokenizer.convert_ids_to_tokens(ids[1:-1]),
+        }
+
+
+def prepare_corpus(
+    dataset: Any,
+    processor: Any,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    base_dir: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    show_progress: bool = True,
+    desc: str = "preparing",
+) -> PreparedCorpus:
+    """Decode, extract log-mels and tokenise every example of ``dataset`` once.
+
+    Only examples with ``phonemes`` and ``phoneme_durations`` are kept (the occurrence samplers
+    need frame spans); every other one is skipped and counted, never raised (see
+    :class:`~.streaming.RobustExampleStream`).
+
+    Args:
+        dataset: canonical examples (a 🤗 ``Dataset``/``IterableDataset`` with undecoded audio or a list).
+        processor: a ``DualStreamProcessor``.
+        cache_dir: write the rows to ``cache_dir/prepared.arrow`` (memory-mapped; reused by the next
+            call unless ``overwrite``); without it the rows are kept in memory.
+        base_dir: folder relative audio paths are resolved against.
+
+    Raises:
+        ValueError: when no example survives preparation (the reasons are in the message).
+    """
+    from datasets import Dataset
+
+    features = prepared_features(int(processor.feature_extractor.feature_size))
+    if cache_dir is not None:
+        cache = Path(cache_dir)
+        arrow, info = cache / PREPARED_FILE, cache / PREPARED_INFO
+        if arrow.is_file() and info.is_file() and not overwrite:
+            meta = json.loads(info.read_text(encoding="utf-8"))
+            logger.info("reusing prepared corpus %s (%d rows)", arrow, meta["rows"])
+            return PreparedCorpus(Dataset.from_file(str(arrow)), meta.get("skipped"))
+    stream = RobustExampleStream(dataset, processor, base_dir=base_dir, require_durations=True)
+    total = len(dataset) if hasattr(dataset, "__len__") else None
+    rows = _rows(stream, show_progress, total, desc)
+    if cache_dir is None:
+        prepared = Dataset.from_list(list(rows), features=features)
+    else:
+        from datasets.arrow_writer import ArrowWriter
+
+        cache.mkdir(parents=True, exist_ok=True)
+        partial = cache / (PREPARED_FILE + ".partial")
+        with ArrowWriter(features=features, path=str(partial)) as writer:
+            for row in rows:
+                writer.write(row)
+            writer.finalize()
+        os.replace(partial, arrow)  # a crash never leaves a truncated prepared.arrow behind
+        info.write_text(
+            json.dumps({"rows": stream._pos.yielded_total, "skipped": dict(stream.skipped)}, indent=2),
+            encoding="utf-8",
+        )
+        prepared = Dataset.from_file(str(arrow))
+    if len(prepared) == 0:
+        raise ValueError(f"no example survived preparation; skipped by reason: {dict(stream.skipped)}")
+    if stream.skipped:
+        logger.warning("prepare_corpus skipped %d examples: %s", sum(stream.skipped.values()), dict(stream.skipped))
+    return PreparedCorpus(prepared, stream.skipped)
+
+
+def _row_occurrences(row: Mapping[str, Any], min_frames: int) -> list[PhonemeOccurrence]:
+    durations = list(row["phoneme_durations"])[1:-1]  # drop <s>, </s>
+    example = {"id": str(row["id"]), "speaker": str(row["speaker"]), "phonemes": list(row["phonemes"])}
+    example["phoneme_durations"] = [int(d) for d in durations]
+    return phoneme_occurrences(example, min_frames)
+
+
+def occurrence_index(corpus: PreparedCorpus, min_frames: int = 1, keep_stress: bool = True) -> OccurrenceIndex:
+    """Every phoneme occurrence of a prepared corpus (no features are read)."""
+    rows = corpus.rows
+    if hasattr(rows, "select_columns"):
+        rows = rows.select_columns(["id", "speaker", "phonemes", "phoneme_durations"]).with_format(None)
+    occurrences = [occ for row in rows for occ in _row_occurrences(row, min_frames)]
+    return OccurrenceIndex.from_occurrences(occurrences, keep_stress=keep_stress)
+
+
+class OccurrenceDataset(torch.utils.data.Dataset):
+    """``dataset[i]`` → ``{"example": prepared row, "occurrence": index[i]}`` for the samplers.
+
+    The phoneme batch samplers yield occurrence indices; an utterance with several sampled
+    occurrences is read once per batch thanks to a small row cache.
+    """
+
+    def __init__(self, corpus: PreparedCorpus, index: OccurrenceIndex, cache_size: int = 256) -> None:
+        self.corpus, self.index, self.cache_size = corpus, index, cache_size
+        missing = {occ.utterance_id for occ in index} - set(corpus.row_of)
+        if missing:
+            raise ValueError(f"{len(missing)} indexed utterances are not in the prepared corpus, e.g. {sorted(missing)[:3]}")
+        self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        occurrence = self.index[int(index)]
+        key = occurrence.utterance_id
+        row = self._cache.get(key)
+        if row is None:
+            row = self.corpus.row(key)
+            self._cache[key] = row
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        return {"example": row, "occurrence": occurrence}

@@ -1,0 +1,297 @@
+"""One function per curriculum stage, driven by a JSON/YAML recipe (``HfArgumentParser``).
+
+A recipe file holds the fields of :class:`ModelArguments`, :class:`DataArguments`,
+:class:`StageArguments` and ``transformers.TrainingArguments`` side by side::
+
+    accelerate launch recipes/train.py recipes/paper/stage2.json     # GPUs
+    python recipes/train.py recipes/tiny/stage2.json                 # one CPU process
+    torchrun --nproc_per_node 2 recipes/train.py recipes/tiny/stage2.json   # 2 CPU processes
+
+Stage 1 (``stage="mlm"``) trains ``DualStreamForMaskedLM``; stage 2 (``stage="contrastive"``,
+``batch_sampler="mixed"``) builds ``ProsodyContrastiveModel``, copies the stage-1 encoder into its
+text tower (``init_from``) and trains everything jointly; stage 3 is stage 2 with
+``batch_sampler="same"`` starting from a stage-2 model directory. Every stage leaves a model
+directory (``output_dir``) that ``AutoModel``/``AutoProcessor.from_pretrained`` load.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from transformers import HfArgumentParser, TrainingArguments
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["DataArguments", "ModelArguments", "StageArguments", "StageResult", "main", "parse_recipe", "run_stage"]
+
+STAGES = ("mlm", "contrastive")
+SIZES = ("tiny", "base")
+AUDIO_PRESETS = ("tiny", "small", "default")
+
+
+@dataclass
+class ModelArguments:
+    """Which model a stage builds or continues from."""
+
+    model_size: str = field(default="tiny", metadata={"help": f"text encoder preset, one of {SIZES}"})
+    audio_preset: str = field(default="tiny", metadata={"help": f"ECAPA-TDNN preset, one of {AUDIO_PRESETS}"})
+    init_from: str | None = field(
+        default=None,
+        metadata={
+            "help": "stage 2: a stage-1 (MLM) model dir whose encoder is copied into the text tower; "
+            "stage 3: a stage-2 (contrastive) model dir to continue from; None: from scratch"
+        },
+    )
+    speaker_source: str = field(default="audio", metadata={"help": "contrastive: 'audio', 'ids' or 'none'"})
+    projection_dim: int | None = field(default=None, metadata={"help": "contrastive embedding size (preset default)"})
+    text_overrides: str | None = field(default=None, metadata={"help": "JSON dict of DualStreamConfig fields"})
+    audio_overrides: str | None = field(default=None, metadata={"help": "JSON dict of EcapaTdnnConfig fields"})
+
+
+@dataclass
+class DataArguments:
+    """Where the training data comes from."""
+
+    corpus_dir: str | None = field(
+        default=None, metadata={"help": "an embedded corpus directory (prosody-tts corpus build --out DIR)"}
+    )
+    train_split: str = field(default="train", metadata={"help": "split of corpus_dir to train on"})
+    eval_split: str = field(default="heldout", metadata={"help": "split evaluated by retrieval after training"})
+    prepared_dir: str | None = field(
+        default=None, metadata={"help": "cache of prepared rows (mels + tokens); default <output_dir>/../prepared"}
+    )
+    text_file: str | None = field(
+        default=None, metadata={"help": "stage 1 only: a UTF-8 file, one text per line, instead of the corpus"}
+    )
+
+
+@dataclass
+class StageArguments:
+    """What the stage does."""
+
+    stage: str = field(default="mlm", metadata={"help": f"one of {STAGES}"})
+    batch_sampler: str = field(default="mixed", metadata={"help": "contrastive: 'mixed' (stage 2) or 'same' (stage 3)"})
+    max_per_phoneme: int = field(default=1, metadata={"help": "mixed sampler: occurrences per identity per batch"})
+    max_per_utterance: int | None = field(default=None, metadata={"help": "mixed sampler: occurrences per utterance"})
+    min_segment_frames: int = field(default=1, metadata={"help": "skip occurrences shorter than this many frames"})
+    whole_word: bool = field(default=False, metadata={"help": "MLM: mask whole words"})
+    evaluate_retrieval: bool = field(default=True, metadata={"help": "contrastive: R@1 on eval_split after training"})
+    num_candidates: int = field(default=32, metadata={"help": "retrieval candidates per anchor (N)"})
+    retrieval_seed: int = field(default=0, metadata={"help": "seed of the retrieval distractors"})
+    show_progress: bool = field(default=True, metadata={"help": "progress bars for preparation and evaluation"})
+
+
+@dataclass
+class StageResult:
+    """What a stage produced."""
+
+    output_dir: str
+    train_metrics: dict[str, Any]
+    retrieval: dict[str, Any] | None = None
+    log_history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def parse_recipe(path_or_args: str | list[str] | None = None):  # type: ignore[no-untyped-def]
+    """(ModelArguments, DataArguments, StageArguments, TrainingArguments) from a .json/.yaml file or argv."""
+    parser = HfArgumentParser((ModelArguments, DataArguments, StageArguments, TrainingArguments))
+    if isinstance(path_or_args, str) and path_or_args.endswith(".json"):
+        return parser.parse_json_file(path_or_args)
+    if isinstance(path_or_args, str) and path_or_args.endswith((".yaml", ".yml")):
+        return parser.parse_yaml_file(path_or_args)
+    return parser.parse_args_into_dataclasses(args=path_or_args)
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+
+
+def _text_config(model_args: ModelArguments, processor: Any):  # type: ignore[no-untyped-def]
+    from ..configuration.dual_stream import DualStreamConfig
+
+    overrides = json.loads(model_args.text_overrides) if model_args.text_overrides else {}
+    overrides.setdefault("phoneme_vocab_size", len(processor.tokenizer))
+    overrides.setdefault("bpe_vocab_size", len(processor.bpe_tokenizer))
+    return DualStreamConfig.tiny(**overrides) if model_args.model_size == "tiny" else DualStreamConfig(**overrides)
+
+
+def _audio_config(model_args: ModelArguments, processor: Any):  # type: ignore[no-untyped-def]
+    from ..configuration.ecapa_tdnn import EcapaTdnnConfig
+
+    overrides = json.loads(model_args.audio_overrides) if model_args.audio_overrides else {}
+    overrides.setdefault("num_mel_bins", int(processor.feature_extractor.feature_size))
+    preset = {"tiny": EcapaTdnnConfig.tiny, "small": EcapaTdnnConfig.small, "default": EcapaTdnnConfig}
+    return preset[model_args.audio_preset](**overrides)
+
+
+def _prepared(data_args: DataArguments, training_args: TrainingArguments, processor: Any, split: str, show: bool):  # type: ignore[no-untyped-def]
+    from ..data.embedded import load_embedded_corpus
+    from ..data.prepared import prepare_corpus
+
+    if data_args.corpus_dir is None:
+        raise ValueError("DataArguments.corpus_dir is required (an embedded corpus: prosody-tts corpus build)")
+    root = Path(data_args.prepared_dir or Path(training_args.output_dir).parent / "prepared")
+    # only the main process writes the cache; the others wait and read it
+    with training_args.main_process_first(desc=f"prepare {split}"):
+        return prepare_corpus(
+            load_embedded_corpus(data_args.corpus_dir, split),
+            processor,
+            cache_dir=root / split,
+            show_progress=show and training_args.process_index == 0,
+            desc=f"preparing {split}",
+        )
+
+
+def _processor(model_args: ModelArguments):  # type: ignore[no-untyped-def]
+    from ..processing.processing_dual_stream import DualStreamProcessor
+
+    if model_args.init_from and (Path(model_args.init_from) / "processor_config.json").is_file():
+        return DualStreamProcessor.from_pretrained(model_args.init_from)
+    return DualStreamProcessor.from_defaults()
+
+
+def run_mlm_stage(model_args, data_args, stage_args, training_args, processor=None) -> StageResult:  # type: ignore[no-untyped-def]
+    """Stage 1: ``DualStreamForMaskedLM`` on the corpus' texts (or ``text_file``)."""
+    from datasets import Dataset
+
+    from ..data.text_stream import encode_text
+    from ..modeling.dual_stream import DualStreamForMaskedLM
+    from .mlm import MaskedLMTrainer
+
+    processor = processor or _processor(model_args)
+    if model_args.init_from:
+        model = DualStreamForMaskedLM.from_pretrained(model_args.init_from)
+    else:
+        model = DualStreamForMaskedLM(_text_config(model_args, processor))
+    if data_args.text_file:
+        texts = [line.strip() for line in Path(data_args.text_file).read_text(encoding="utf-8").splitlines()]
+        rows = [encode_text(processor, text) for text in texts if text]
+        train = Dataset.from_list(rows)
+    else:
+        train = _prepared(data_args, training_args, processor, data_args.train_split, stage_args.show_progress)
+    trainer = MaskedLMTrainer(
+        model=model, args=training_args, train_dataset=train, processor=processor, whole_word=stage_args.whole_word
+    )
+    output = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    trainer.save_model()
+    if trainer.is_world_process_zero():
+        processor.save_pretrained(training_args.output_dir)
+    return StageResult(training_args.output_dir, output.metrics, None, trainer.state.log_history)
+
+
+def build_contrastive_model(model_args: ModelArguments, processor: Any):  # type: ignore[no-untyped-def]
+    """A new ``ProsodyContrastiveModel`` (stage-1 encoder copied in) or a stage-2 one to continue."""
+    from ..configuration.contrastive import ProsodyContrastiveConfig
+    from ..modeling.contrastive import ProsodyContrastiveModel, load_stage1_weights
+
+    _check_choice("speaker_source", model_args.speaker_source, ("audio", "ids", "none"))
+    init = Path(model_args.init_from) if model_args.init_from else None
+    if init is not None and json.loads((init / "config.json").read_text())["model_type"] == ProsodyContrastiveConfig.model_type:
+        return ProsodyContrastiveModel.from_pretrained(init), "continued from a contrastive model"
+    text_config = _text_config(model_args, processor)
+    if init is not None:  # the stage-1 encoder decides the text sizes
+        from ..configuration.dual_stream import DualStreamConfig
+
+        text_config = DualStreamConfig.from_pretrained(init)
+    audio_config = _audio_config(model_args, processor)
+    text_config.external_speaker_dim = audio_config.embedding_dim if model_args.speaker_source == "audio" else 0
+    values: dict[str, Any] = dict(text_config=text_config, audio_config=audio_config, speaker_source=model_args.speaker_source)
+    if model_args.projection_dim is not None:
+        values["projection_dim"] = model_args.projection_dim
+    elif model_args.model_size == "tiny":
+        values["projection_dim"] = ProsodyContrastiveConfig.tiny().projection_dim
+    model = ProsodyContrastiveModel(ProsodyContrastiveConfig(**values))
+    if init is None:
+        return model, "from scratch"
+    loaded = load_stage1_weights(model, init)
+    if loaded.unexpected_keys:
+        raise ValueError(f"stage-1 checkpoint has keys the text tower lacks: {loaded.unexpected_keys[:5]}")
+    return model, f"text tower from stage 1 ({len(loaded.loaded_keys)} tensors; new: {len(loaded.missing_keys)})"
+
+
+def run_contrastive_stage(model_args, data_args, stage_args, training_args, processor=None) -> StageResult:  # type: ignore[no-untyped-def]
+    """Stage 2 (mixed batches) or 3 (same-phoneme batches), then retrieval on ``eval_split``."""
+    from ..data.prepared import OccurrenceDataset, occurrence_index
+    from .contrastive import ContrastiveTrainer
+
+    processor = processor or _processor(model_args)
+    model, origin = build_contrastive_model(model_args, processor)
+    logger.info("contrastive model: %s", origin)
+    train = _prepared(data_args, training_args, processor, data_args.train_split, stage_args.show_progress)
+    index = occurrence_index(train, min_frames=stage_args.min_segment_frames)
+    speaker_to_id = {speaker: i for i, speaker in enumerate(train.speakers)}
+    if model.config.speaker_source == "ids" and model.config.text_config.num_speakers < len(speaker_to_id):
+        raise ValueError(
+            f"text_config.num_speakers = {model.config.text_config.num_speakers} < {len(speaker_to_id)} speakers in the corpus"
+        )
+    trainer = ContrastiveTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=OccurrenceDataset(train, index),
+        processor=processor,
+        batch_sampler=stage_args.batch_sampler,
+        max_per_phoneme=stage_args.max_per_phoneme,
+        max_per_utterance=stage_args.max_per_utterance,
+        speaker_to_id=speaker_to_id if model.config.speaker_source == "ids" else None,
+    )
+    output = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    trainer.save_model()
+    retrieval = None
+    if trainer.is_world_process_zero():
+        processor.save_pretrained(training_args.output_dir)
+        if stage_args.evaluate_retrieval:
+            from ..evaluation.retrieval import evaluate_retrieval
+
+            heldout = _prepared(data_args, training_args, processor, data_args.eval_split, stage_args.show_progress)
+            result = evaluate_retrieval(
+                trainer.model,
+                heldout,
+                num_candidates=stage_args.num_candidates,
+                seed=stage_args.retrieval_seed,
+                show_progress=stage_args.show_progress,
+                speaker_to_id=speaker_to_id if model.config.speaker_source == "ids" else None,
+            )
+            retrieval = result.to_dict()
+            Path(training_args.output_dir, "retrieval.json").write_text(json.dumps(retrieval, indent=2), encoding="utf-8")
+    return StageResult(training_args.output_dir, output.metrics, retrieval, trainer.state.log_history)
+
+
+def run_stage(model_args, data_args, stage_args, training_args, processor=None) -> StageResult:  # type: ignore[no-untyped-def]
+    """Run the stage a recipe names."""
+    _check_choice("stage", stage_args.stage, STAGES)
+    _check_choice("model_size", model_args.model_size, SIZES)
+    _check_choice("audio_preset", model_args.audio_preset, AUDIO_PRESETS)
+    if stage_args.stage == "mlm":
+        return run_mlm_stage(model_args, data_args, stage_args, training_args, processor)
+    return run_contrastive_stage(model_args, data_args, stage_args, training_args, processor)
+
+
+def main(argv: list[str] | None = None) -> StageResult:
+    """Entry point of ``recipes/train.py``: one recipe file (or ``--flags``) → one stage."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    parsed = parse_recipe(args[0] if len(args) == 1 and args[0].endswith((".json", ".yaml", ".yml")) else args)
+    result = run_stage(*parsed)
+    if parsed[3].process_index == 0:
+        summary = {"output_dir": result.output_dir, "train": result.train_metrics, "retrieval": result.retrieval}
+        print(json.dumps(summary, indent=2, default=str))
+    return result
+
+
+def recipe_dict(model_args, data_args, stage_args, training_args) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The four argument groups as one flat dict (what a recipe file holds)."""
+    out: dict[str, Any] = {}
+    for group in (model_args, data_args, stage_args):
+        out.update(asdict(group))
+    out.update(training_args.to_dict())
+    return {k: v for k, v in out.items() if not k.startswith("_")}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+

@@ -1,0 +1,11 @@
+"""Run one curriculum stage from a recipe file: ``python recipes/train.py recipes/tiny/stage1.json``.
+
+GPUs: ``accelerate launch recipes/train.py recipes/paper/stage2.json``;
+CPU, 2 processes: ``torchrun --nproc_per_node 2 recipes/train.py recipes/tiny/stage2.json``.
+Any field can be given as ``--flag value`` instead of a file (see ``--help``).
+"""
+
+from prosody_tts.trainers.recipe import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""A tiny training run in its own process, for the resume (SIGKILL) and the 2-process tests.
+
+Usage: python _train_worker.py SPEC.json   (or under torchrun). SPEC keys:
+  stage ("mlm" | "contrastive"), prepared_dir, output_dir, record (jsonl path per rank: {rank}),
+  max_steps, save_steps, kill_at_step (optional: SIGKILL itself after that step),
+  resume (bool), batch_size, seed, use_cpu.
+Every logged loss and every collated batch's content is appended to the record file, flushed.
+"""
+
+import json
+import os
+import signal
+import sys
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+import torch
+from transformers import TrainerCallback, TrainingArguments
+
+from prosody_tts.configuration.contrastive import ProsodyContrastiveConfig
+from prosody_tts.configuration.dual_stream import DualStreamConfig
+from prosody_tts.data.prepared import OccurrenceDataset, occurrence_index, prepare_corpus
+from prosody_tts.modeling.contrastive import ProsodyContrastiveModel
+from prosody_tts.modeling.dual_stream import DualStreamForMaskedLM
+from prosody_tts.processing.processing_dual_stream import DualStreamProcessor
+from prosody_tts.trainers import ContrastiveTrainer, MaskedLMTrainer
+
+
+class Recorder(TrainerCallback):
+    def __init__(self, path):
+        self.path = path
+
+    def write(self, record):
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "loss" in logs:
+            self.write({"kind": "log", "step": state.global_step, **{k: v for k, v in logs.items() if isinstance(v, (int, float))}})
+
+
+class KillAt(TrainerCallback):
+    def __init__(self, step):
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def recording_collator(collator, recorder, stage):
+    def collate(items):
+        batch = collator(items)
+        if stage == "mlm":
+            content = {"ids": batch["phoneme_input_ids"].tolist(), "labels": batch["phoneme_labels"].tolist()}
+        else:
+            content = {"occurrences": [[it["occurrence"].utterance_id, it["occurrence"].position] for it in items]}
+        recorder.write({"kind": "batch", **content})
+        return batch
+
+    return collate
+
+
+def main(spec_path):
+    with open(spec_path, encoding="utf-8") as handle:
+        spec = json.load(handle)
+    rank = int(os.environ.get("RANK", "0"))
+    record = spec["record"].format(rank=rank)
+    recorder = Recorder(record)
+    processor = DualStreamProcessor.from_defaults()
+    corpus = prepare_corpus([], processor, cache_dir=spec["prepared_dir"], show_progress=False)  # reuses the cache
+    torch.manual_seed(spec["seed"])
+    args = TrainingArguments(
+        output_dir=spec["output_dir"],
+        max_steps=spec["max_steps"],
+        per_device_train_batch_size=spec["batch_size"],
+        learning_rate=spec.get("learning_rate", 1e-3),
+        logging_steps=1,
+        save_steps=spec["save_steps"],
+        save_strategy="steps",
+        report_to=[],
+        seed=spec["seed"],
+        use_cpu=True,
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+    )
+    callbacks = [recorder] + ([KillAt(spec["kill_at_step"])] if spec.get("kill_at_step") else [])
+    if spec["stage"] == "mlm":
+        text = DualStreamConfig.tiny(phoneme_vocab_size=len(processor.tokenizer), bpe_vocab_size=len(processor.bpe_tokenizer))
+        model = DualStreamForMaskedLM(text)
+        trainer = MaskedLMTrainer(model=model, args=args, train_dataset=corpus, processor=processor, callbacks=callbacks)
+    else:
+        model = ProsodyContrastiveModel(ProsodyContrastiveConfig.tiny())
+        dataset = OccurrenceDataset(corpus, occurrence_index(corpus))
+        trainer = ContrastiveTrainer(
+            model=model, args=args, train_dataset=dataset, processor=processor, callbacks=callbacks,
+            batch_sampler=spec.get("batch_sampler", "mixed"),
+        )
+    trainer.data_collator = recording_collator(trainer.data_collator, recorder, spec["stage"])
+    trainer.train(resume_from_checkpoint=spec.get("resume") or None)
+    params = torch.cat([p.detach().flatten() for p in trainer.model.parameters()])
+    recorder.write({"kind": "final", "param_sum": float(params.double().sum()), "param_norm": float(params.double().norm()),
+                    "world_size": args.world_size, "rank": args.process_index})
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
