@@ -80,26 +80,42 @@ def base_model() -> ProsodyContrastiveModel:
     return ProsodyContrastiveModel(ProsodyContrastiveConfig(text_config=text, audio_config=audio))
 
 
-def time_raw_steps(rows, occurrences_per_batch: int, steps: int, warmup: int, dtype: torch.dtype | None) -> dict:
+def _sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def _peak_gib(device: str) -> float | None:
+    return torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else None
+
+
+def tiny_model() -> ProsodyContrastiveModel:
+    """For a CPU dry run of this script."""
+    return ProsodyContrastiveModel(ProsodyContrastiveConfig.tiny())
+
+
+def time_raw_steps(
+    rows, occurrences_per_batch: int, steps: int, warmup: int, dtype: torch.dtype | None, device: str, tiny: bool
+) -> dict:
     from prosody_tts.data.collators import DualStreamCollator, OccurrenceCollator
     from prosody_tts.data.prepared import OccurrenceDataset, PreparedCorpus, occurrence_index
     from prosody_tts.data.samplers import MixedPhonemeBatchSampler
 
     torch.manual_seed(0)
-    model = base_model().cuda().train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
+    model = (tiny_model() if tiny else base_model()).to(device).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device == "cuda")
     corpus = PreparedCorpus(rows)
     dataset = OccurrenceDataset(corpus, occurrence_index(corpus))
     sampler = MixedPhonemeBatchSampler(dataset.index, occurrences_per_batch, seed=0)
     collate = OccurrenceCollator(DualStreamCollator())
     batches = []
     for batch in sampler:
-        batches.append({k: v.cuda() for k, v in collate([dataset[i] for i in batch]).items()})
+        batches.append({k: v.to(device) for k, v in collate([dataset[i] for i in batch]).items()})
         if len(batches) == warmup + steps:
             break
 
     def step(batch):
-        with torch.autocast("cuda", dtype=dtype, enabled=dtype is not None):
+        with torch.autocast(device, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
             loss = model(**batch).loss
         loss.backward()
         optimizer.step()
@@ -115,12 +131,13 @@ def time_raw_steps(rows, occurrences_per_batch: int, steps: int, warmup: int, dt
     flops = counter.get_total_flops()
     for batch in batches[1:warmup]:
         step(batch)
-    torch.cuda.synchronize()
-    torch.cuda.reset_peak_memory_stats()
+    _sync(device)
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
     for batch in batches[warmup:]:
         loss = step(batch)
-    torch.cuda.synchronize()
+    _sync(device)
     seconds = (time.perf_counter() - started) / steps
     utterances = sum(int(b["phoneme_input_ids"].shape[0]) for b in batches[warmup:]) / steps
     return {
@@ -131,13 +148,15 @@ def time_raw_steps(rows, occurrences_per_batch: int, steps: int, warmup: int, dt
         "utterances_per_step": utterances,
         "flops_per_step": flops,
         "achieved_tflops": flops / seconds / 1e12,
-        "peak_memory_gib": torch.cuda.max_memory_allocated() / 2**30,
+        "peak_memory_gib": _peak_gib(device),
         "final_loss": float(loss),
         "parameters": sum(p.numel() for p in model.parameters()),
     }
 
 
-def time_trainer(rows, occurrences_per_batch: int, steps: int, out_dir: str, compile_model: bool) -> dict:
+def time_trainer(
+    rows, occurrences_per_batch: int, steps: int, out_dir: str, compile_model: bool, device: str, tiny: bool
+) -> dict:
     from transformers import TrainingArguments
 
     from prosody_tts.data.prepared import OccurrenceDataset, PreparedCorpus, occurrence_index
@@ -146,19 +165,20 @@ def time_trainer(rows, occurrences_per_batch: int, steps: int, out_dir: str, com
     torch.manual_seed(0)
     corpus = PreparedCorpus(rows)
     args = TrainingArguments(
-        output_dir=out_dir, max_steps=steps, per_device_train_batch_size=occurrences_per_batch, bf16=True,
-        torch_compile=compile_model, learning_rate=1e-4, logging_steps=max(1, steps // 4), save_strategy="no",
-        report_to=[], disable_tqdm=True, dataloader_num_workers=4,
+        output_dir=out_dir, max_steps=steps, per_device_train_batch_size=occurrences_per_batch, bf16=device == "cuda",
+        use_cpu=device == "cpu", torch_compile=compile_model, learning_rate=1e-4, logging_steps=max(1, steps // 4), save_strategy="no",
+        report_to=[], disable_tqdm=True, dataloader_num_workers=4 if device == "cuda" else 0,
     )
-    trainer = ContrastiveTrainer(model=base_model(), args=args, train_dataset=OccurrenceDataset(corpus, occurrence_index(corpus)))
-    torch.cuda.reset_peak_memory_stats()
+    trainer = ContrastiveTrainer(model=tiny_model() if tiny else base_model(), args=args, train_dataset=OccurrenceDataset(corpus, occurrence_index(corpus)))
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
     metrics = trainer.train().metrics
     return {
         "compile": compile_model,
         "wall_seconds": time.perf_counter() - started,
         "train_steps_per_second": metrics["train_steps_per_second"],
-        "peak_memory_gib": torch.cuda.max_memory_allocated() / 2**30,
+        "peak_memory_gib": _peak_gib(device),
         "losses": [e["loss"] for e in trainer.state.log_history if "loss" in e],
     }
 
@@ -174,20 +194,25 @@ def main() -> None:
     parser.add_argument("--trainer-steps", type=int, default=40)
     parser.add_argument("--compile", action="store_true", help="also time the Trainer with torch_compile=True")
     parser.add_argument("--out", default="gpu_stage2.json")
+    parser.add_argument("--dry-run", action="store_true", help="tiny model on the CPU, to check the script")
     args = parser.parse_args()
-    name = torch.cuda.get_device_name()
+    device = "cpu" if args.dry_run else "cuda"
+    name = torch.cuda.get_device_name() if device == "cuda" else "cpu"
     rows = synthetic_rows(args.utterances, args.phonemes, args.frames, seed=0)
     result = {"device": name, "torch": torch.__version__, "bf16_peak_flops": peak_for(name), "args": vars(args)}
     for label, dtype in (("bf16", torch.bfloat16), ("fp32", None)):
-        result[label] = time_raw_steps(rows, args.batch, args.steps, args.warmup, dtype)
+        result[label] = time_raw_steps(rows, args.batch, args.steps, args.warmup, dtype, device, args.dry_run)
         if result["bf16_peak_flops"]:
             result[label]["mfu_vs_bf16_peak"] = result[label]["achieved_tflops"] * 1e12 / result["bf16_peak_flops"]
         print(label, json.dumps(result[label]), flush=True)
-        torch.cuda.empty_cache()
-    result["trainer_bf16"] = time_trainer(rows, args.batch, args.trainer_steps, "/tmp/gpu_trainer", False)
+        if device == "cuda":
+            torch.cuda.empty_cache()
+    result["trainer_bf16"] = time_trainer(rows, args.batch, args.trainer_steps, "/tmp/gpu_trainer", False, device, args.dry_run)
     print("trainer", json.dumps(result["trainer_bf16"]), flush=True)
     if args.compile:
-        result["trainer_bf16_compile"] = time_trainer(rows, args.batch, args.trainer_steps, "/tmp/gpu_trainer_c", True)
+        result["trainer_bf16_compile"] = time_trainer(
+            rows, args.batch, args.trainer_steps, "/tmp/gpu_trainer_c", True, device, args.dry_run
+        )
         print("trainer compile", json.dumps(result["trainer_bf16_compile"]), flush=True)
     with open(args.out, "w") as handle:
         json.dump(result, handle, indent=2)

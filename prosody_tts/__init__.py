@@ -8,6 +8,7 @@ directories (or Hub snapshots) of this project.
 __version__ = "0.1.0.dev0"
 
 from .configuration import DualStreamConfig, EcapaTdnnConfig, ProsodyContrastiveConfig
+from .inference import EncodedPhonemes, PhonemeFeatureExtractionPipeline, encode, feature_extraction_pipeline
 from .modeling import (
     DualStreamForMaskedLM,
     DualStreamModel,
@@ -56,12 +57,16 @@ __all__ = [
     "DualStreamProcessor",
     "EcapaTdnnConfig",
     "EcapaTdnnModel",
+    "EncodedPhonemes",
     "MelFeatureExtractor",
+    "PhonemeFeatureExtractionPipeline",
     "PhonemeTokenizer",
     "ProsodyContrastiveConfig",
     "ProsodyContrastiveModel",
     "RussianFrontend",
     "__version__",
+    "encode",
+    "feature_extraction_pipeline",
     "load_default_bpe_tokenizer",
     "load_stage1_weights",
     "train_bpe_tokenizer",

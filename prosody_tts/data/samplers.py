@@ -17,6 +17,7 @@ from a bounded buffer of a rank-sharded stream instead (see docs/samplers.md for
 
 from __future__ import annotations
 
+import logging
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ import torch
 from ..processing.inventory import PHONEMES, phoneme_identity
 from .occurrences import PhonemeOccurrence
 from .streaming import OccurrenceIndex
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "STREAMING_MODES",
@@ -367,7 +370,15 @@ class MixedPhonemeBatchSampler(_GlobalBatchSampler):
         batches = [np.asarray(batch, dtype=np.int64) for batch in complete] + self._keep_incomplete(
             incomplete
         )
-        return _shuffled(batches, rng), len(order) - sum(len(batch) for batch in batches)
+        dropped = len(order) - sum(len(batch) for batch in batches)
+        logger.info(
+            "MixedPhonemeBatchSampler epoch %d: %d global batches, %d of %d occurrences dropped",
+            self.epoch,
+            len(batches),
+            dropped,
+            len(order),
+        )
+        return _shuffled(batches, rng), dropped
 
 
 # ---------------------------------------------------------------------------------- stage 3

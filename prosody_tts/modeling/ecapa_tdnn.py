@@ -103,6 +103,8 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
         """Normalise ``hidden`` ``(N, C, T)``; ``mask`` ``(N, T)`` only matters in train mode."""
         if mask is None or not self.training:
             return super().forward(hidden)
+        input_dtype = hidden.dtype
+        hidden = hidden.float()  # statistics in fp32 (as torch's batch norm does under autocast)
         frame_mask = mask.unsqueeze(1).to(hidden.dtype)  # (N, 1, T)
         count = frame_mask.sum()
         if count.item() < 2:
@@ -121,7 +123,7 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
         normalised = centred * torch.rsqrt(variance + self.eps)[None, :, None]
         if self.affine:
             normalised = normalised * self.weight[None, :, None] + self.bias[None, :, None]
-        return normalised
+        return normalised.to(input_dtype)
 
 
 class EcapaTdnnBlock(nn.Module):
