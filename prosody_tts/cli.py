@@ -2,8 +2,9 @@
 
 Subcommands:
 
-* ``demo`` — the main job on the embedded default: phonemise and tokenise built-in Russian
-  sentences and print the table (later stages extend it to the full training demo);
+* ``demo`` — the main job: build the embedded corpus, train stage 1 and stage 2 at tiny scale,
+  evaluate held-out retrieval, print the table and write a report (``--out DIR``);
+* ``evaluate retrieval`` — R@1-diff / R@1-sim of a trained contrastive model on a corpus;
 * ``phonemize`` — normalised text, stressed text, IPA phonemes and tokens of sentences given as
   arguments, from a file (``--file``) or from standard input (one sentence per line);
 * ``train-bpe`` — train the Russian BPE tokenizer on a text file (or rebuild the packaged one);
@@ -50,9 +51,23 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"prosody-tts {__version__}")
     sub = parser.add_subparsers(title="commands")
 
-    demo = sub.add_parser("demo", help="run the main job on the built-in sentences and print the table")
-    demo.add_argument("--g2p", choices=["rules", "espeak"], default="rules")
+    demo = sub.add_parser(
+        "demo", help="tiny curriculum on the embedded corpus: stage 1 + 2, retrieval table, report, model dir"
+    )
+    demo.add_argument("--out", type=Path, default=Path("prosody_tts_demo"), help="output directory")
+    demo.add_argument("--speakers", type=int, default=4, help="embedded-corpus speakers (1-8)")
+    demo.add_argument("--utterances", type=int, default=100, help="utterances per speaker")
+    demo.add_argument("--stage1-steps", type=int, default=200)
+    demo.add_argument("--stage2-steps", type=int, default=250)
+    demo.add_argument("--num-candidates", type=int, default=32, help="retrieval candidates per anchor (N)")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--frontend-only", action="store_true", help="only print the front-end table of built-in sentences")
+    demo.add_argument("--g2p", choices=["rules", "espeak"], default="rules", help="G2P of --frontend-only")
     demo.set_defaults(handler=_cmd_demo)
+
+    from .evaluation.cli import add_evaluate_parser
+
+    add_evaluate_parser(sub)
 
     phonemize = sub.add_parser("phonemize", help="show normalised, stressed, IPA and token forms of Russian text")
     phonemize.add_argument("text", nargs="*", help="sentences; none (or '-') reads standard input")
@@ -89,6 +104,25 @@ def _build_parser() -> argparse.ArgumentParser:
 
 # ---------------------------------------------------------------------- demo / phonemize
 def _cmd_demo(args: argparse.Namespace) -> int:
+    if not args.frontend_only:
+        from .demo import DemoOptions, run_demo
+
+        for name in ("speakers", "utterances", "stage1_steps", "stage2_steps", "num_candidates"):
+            if getattr(args, name) < 1:
+                print(f"--{name.replace('_', '-')} must be >= 1", file=sys.stderr)
+                return 2
+        run_demo(
+            DemoOptions(
+                out_dir=str(args.out),
+                speakers=args.speakers,
+                utterances_per_speaker=args.utterances,
+                stage1_steps=args.stage1_steps,
+                stage2_steps=args.stage2_steps,
+                num_candidates=args.num_candidates,
+                seed=args.seed,
+            )
+        )
+        return 0
     from .processing.processing_dual_stream import DualStreamProcessor
 
     processor = DualStreamProcessor.from_defaults(g2p_backend=args.g2p)

@@ -23,6 +23,7 @@ A prepared row (all lists are Python lists / numpy arrays):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -169,8 +170,11 @@ def prepare_corpus(
         arrow, info = cache / PREPARED_FILE, cache / PREPARED_INFO
         if arrow.is_file() and info.is_file() and not overwrite:
             meta = json.loads(info.read_text(encoding="utf-8"))
-            logger.info("reusing prepared corpus %s (%d rows)", arrow, meta["rows"])
-            return PreparedCorpus(Dataset.from_file(str(arrow)), meta.get("skipped"))
+            source = _source_key(dataset)
+            if source is None or meta.get("source") in (None, source):
+                logger.info("reusing prepared corpus %s (%d rows)", arrow, meta["rows"])
+                return PreparedCorpus(Dataset.from_file(str(arrow)), meta.get("skipped"))
+            logger.warning("the source of %s changed (different example ids): preparing it again", arrow)
     stream = RobustExampleStream(dataset, processor, base_dir=base_dir, require_durations=True)
     total = len(dataset) if hasattr(dataset, "__len__") else None
     rows = _rows(stream, show_progress, total, desc)
@@ -187,7 +191,10 @@ def prepare_corpus(
             writer.finalize()
         os.replace(partial, arrow)  # a crash never leaves a truncated prepared.arrow behind
         info.write_text(
-            json.dumps({"rows": stream._pos.yielded_total, "skipped": dict(stream.skipped)}, indent=2),
+            json.dumps(
+                {"rows": stream._pos.yielded_total, "skipped": dict(stream.skipped), "source": _source_key(dataset)},
+                indent=2,
+            ),
             encoding="utf-8",
         )
         prepared = Dataset.from_file(str(arrow))
@@ -196,6 +203,20 @@ def prepare_corpus(
     if stream.skipped:
         logger.warning("prepare_corpus skipped %d examples: %s", sum(stream.skipped.values()), dict(stream.skipped))
     return PreparedCorpus(prepared, stream.skipped)
+
+
+def _source_key(dataset: Any) -> str | None:
+    """A digest of a map-style source's example ids (None for streams and id-less sources).
+
+    A cache prepared from other examples (a rebuilt corpus) is detected and prepared again.
+    """
+    if hasattr(dataset, "column_names") and "id" in dataset.column_names and not hasattr(dataset, "n_shards"):
+        ids = dataset["id"]
+    elif isinstance(dataset, list) and dataset and all(isinstance(e, Mapping) and "id" in e for e in dataset):
+        ids = [e["id"] for e in dataset]
+    else:
+        return None
+    return hashlib.sha256("\n".join(map(str, ids)).encode("utf-8")).hexdigest()[:32]
 
 
 def _row_occurrences(row: Mapping[str, Any], min_frames: int) -> list[PhonemeOccurrence]:

@@ -31,6 +31,10 @@ __all__ = ["DataArguments", "ModelArguments", "StageArguments", "StageResult", "
 STAGES = ("mlm", "contrastive")
 SIZES = ("tiny", "base")
 AUDIO_PRESETS = ("tiny", "small", "default")
+#: Files a stage writes next to the model: the Trainer's log (loss curves) and, for
+#: ``speaker_source="ids"`` models, the speaker → id mapping the evaluation needs.
+TRAINER_STATE_FILE = "trainer_state.json"
+SPEAKER_MAP_FILE = "speaker_to_id.json"
 
 
 @dataclass
@@ -180,6 +184,7 @@ def run_mlm_stage(model_args, data_args, stage_args, training_args, processor=No
     trainer.save_model()
     if trainer.is_world_process_zero():
         processor.save_pretrained(training_args.output_dir)
+        trainer.state.save_to_json(str(Path(training_args.output_dir) / TRAINER_STATE_FILE))
     return StageResult(training_args.output_dir, output.metrics, None, trainer.state.log_history)
 
 
@@ -243,6 +248,9 @@ def run_contrastive_stage(model_args, data_args, stage_args, training_args, proc
     retrieval = None
     if trainer.is_world_process_zero():
         processor.save_pretrained(training_args.output_dir)
+        trainer.state.save_to_json(str(Path(training_args.output_dir) / TRAINER_STATE_FILE))
+        if speaker_to_id and model.config.speaker_source == "ids":
+            Path(training_args.output_dir, SPEAKER_MAP_FILE).write_text(json.dumps(speaker_to_id, indent=2), encoding="utf-8")
         if stage_args.evaluate_retrieval:
             from ..evaluation.retrieval import evaluate_retrieval
 

@@ -1,0 +1,102 @@
+"""Recipes parse, the curriculum variants run end to end, the demo leaves loadable model directories."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from prosody_tts.trainers.curriculum import VARIANTS, CurriculumSchedule, run_curriculum, variants_table
+from prosody_tts.trainers.recipe import parse_recipe
+
+RECIPES = sorted((Path(__file__).parents[1] / "recipes").glob("*/stage*.json"))
+
+
+def test_every_recipe_file_parses_into_the_four_argument_groups(tmp_path):
+    assert {p.parent.name for p in RECIPES} == {"tiny", "paper"}
+    for path in RECIPES:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("bf16"):  # TrainingArguments refuses bf16 without a capable device: parse as fp32 here
+            data["bf16"] = False
+            data["use_cpu"] = True
+        copy = tmp_path / f"{path.parent.name}-{path.name}"
+        copy.write_text(json.dumps(data), encoding="utf-8")
+        model, data_args, stage, training = parse_recipe(str(copy))
+        assert data_args.corpus_dir, path
+        assert stage.stage in ("mlm", "contrastive"), path
+        assert training.max_steps > 0
+        if stage.stage == "contrastive":
+            assert model.init_from, f"{path}: stage 2/3 must start from the previous stage"
+            assert stage.batch_sampler == ("same" if path.stem == "stage3" else "mixed")
+
+
+def test_paper_recipes_keep_the_paper_step_counts():
+    steps = {p.stem: json.loads(p.read_text())["max_steps"] for p in RECIPES if p.parent.name == "paper"}
+    assert steps["stage1"] == 75_000 and steps["stage2"] == 20_000
+
+
+def test_unknown_recipe_values_are_refused(tmp_path):
+    from prosody_tts.trainers.recipe import DataArguments, ModelArguments, StageArguments, run_stage
+
+    args = parse_recipe(["--output_dir", str(tmp_path), "--use_cpu", "true"])[3]
+    with pytest.raises(ValueError, match="stage"):
+        run_stage(ModelArguments(), DataArguments(), StageArguments(stage="pretrain"), args)
+    with pytest.raises(ValueError, match="model_size"):
+        run_stage(ModelArguments(model_size="huge"), DataArguments(), StageArguments(), args)
+
+
+def test_all_curriculum_variants_train_and_evaluate(tmp_path, tiny_corpus_dir, processor):
+    schedule = CurriculumSchedule(
+        stage1_steps=2, stage2_steps=2, stage3_steps=2, stage1_batch_size=4, stage2_batch_size=8,
+        stage3_batch_size=4, num_candidates=4, logging_steps=1,
+    )
+    results = run_curriculum(tiny_corpus_dir, tmp_path, schedule, processor=processor, show_progress=False)
+    assert list(results) == list(VARIANTS)
+    for variant, entry in results.items():
+        retrieval = entry["retrieval"]
+        assert retrieval["num_candidates"] == 4
+        assert retrieval["num_anchors_diff"] > 0, variant
+        assert 0.0 <= retrieval["r1_diff"] <= 1.0 and math.isclose(retrieval["chance_r1"], 0.25)
+    # shared stages are trained once: 1+2+3 continues from the 1+2 model, 1+2 from stage 1
+    assert (tmp_path / "stage1").is_dir() and (tmp_path / "stage1+2+3").is_dir()
+    assert json.loads((tmp_path / "curriculum.json").read_text())["schedule"]["stage3_steps"] == 2
+    table = variants_table(results)
+    assert table.count("\n| stage") == 4 and "| chance |" in table and "N = 4" in table
+
+
+def test_demo_leaves_a_report_and_model_directories_loadable_by_auto_classes(tmp_path, tiny_corpus_dir):
+    out = tmp_path / "demo"
+    shutil.copytree(tiny_corpus_dir, out / "corpus")
+    summary = json.loads((out / "corpus" / "corpus.json").read_text(encoding="utf-8"))
+    summary["demo"] = {"speakers": 2, "utterances_per_speaker": 12, "seed": 0}  # what the fixture built
+    (out / "corpus" / "corpus.json").write_text(json.dumps(summary), encoding="utf-8")
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    command = [sys.executable, "-m", "prosody_tts.cli", "demo", "--out", str(out), "--speakers", "2", "--utterances", "12",
+               "--stage1-steps", "3", "--stage2-steps", "3", "--num-candidates", "4"]
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "reusing the corpus" in run.stdout and "| stage1+2 |" in run.stdout and "| chance |" in run.stdout
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "| stage1+2 |" in report and "Peak resident memory" in report
+    for figure in ("curves_stage1.png", "curves_stage1_2.png", "per_phoneme_recall.png", "similarity_heldout.png"):
+        assert (out / figure).stat().st_size > 1000, figure
+    check = f"""
+import sys
+import transformers, prosody_tts
+from transformers import AutoModel, AutoProcessor
+model = AutoModel.from_pretrained({str(out / 'model')!r})
+processor = AutoProcessor.from_pretrained({str(out / 'model')!r})
+encoder = AutoModel.from_pretrained({str(out / 'encoder')!r})
+encoded = prosody_tts.encode(["Мама мыла раму."], encoder, {str(out / 'encoder')!r})
+print(type(model).__name__, type(processor).__name__, type(encoder).__name__, tuple(encoded.embeddings[0].shape))
+"""
+    loaded = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=200)
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    names = loaded.stdout.split()
+    assert names[:3] == ["ProsodyContrastiveModel", "DualStreamProcessor", "DualStreamModel"]
