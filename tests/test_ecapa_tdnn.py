@@ -367,3 +367,19 @@ def test_errors():
         model(features, feature_attention_mask=mask, attention_mask=torch.ones_like(mask))
     with pytest.raises(ValueError, match="context_frames"):
         model.pool_segments(torch.randn(1, 10, 192), spans([0, 0, 3]), context_frames=-1)
+
+
+def test_a_single_utterance_trains_with_running_statistics_in_the_embedding_norm():
+    torch.manual_seed(0)
+    model = EcapaTdnnModel(EcapaTdnnConfig.tiny())
+    with torch.no_grad():
+        model.asp_bn.running_mean.normal_()
+        model.asp_bn.running_var.uniform_(0.5, 2.0)
+    features = torch.randn(1, 40, model.config.num_mel_bins)
+    model.train()
+    trained = model(features, return_dict=True).embeddings  # nn.BatchNorm1d alone refuses one row
+    trained.sum().backward()
+    assert torch.isfinite(trained).all() and model.fc.weight.grad is not None
+    running = model.asp_bn.running_mean.clone()
+    model(features)
+    assert torch.equal(model.asp_bn.running_mean, running)  # one row does not update the statistics

@@ -209,3 +209,52 @@ def test_two_cpu_processes_train_on_disjoint_data_with_all_negatives(tmp_path, p
         assert logs and all(entry["negatives"] == 2 * 4 - 1 for entry in logs)  # both ranks' segments scored
     else:
         assert batches[0] != batches[1]  # each rank masked and read its own rows
+
+
+# ------------------------------------------------------------------------------ streamed data
+def test_text_token_stream_skips_bad_texts_counts_them_and_resumes(processor):
+    from prosody_tts.data.text_stream import TextTokenStream
+
+    texts = ["Мама мыла раму.", "", "Он пришёл домой.", {"text": "Кот спит."}, 42, "Да."]
+    stream = TextTokenStream(texts, processor, min_phonemes=4)
+    items = list(stream)
+    assert [item["id"] for item in items] == ["0", "2", "3"]
+    assert stream.skipped == {"no_text": 2, "too_short": 1}
+    assert all(item["phoneme_input_ids"][0] == processor.tokenizer.bos_token_id for item in items)
+    resumed = TextTokenStream(texts, processor, min_phonemes=4)
+    resumed.load_state_dict({"consumed": 3, "skipped": {"no_text": 1}})
+    assert [item["id"] for item in resumed] == ["3"]
+
+
+def test_mlm_trainer_trains_on_a_text_stream(tmp_path, processor):
+    from prosody_tts.data.text_stream import TextTokenStream
+
+    texts = ["Мама мыла раму.", "Он пришёл домой поздно вечером.", "Старинный замок стоял на холме."] * 4
+    trainer = MaskedLMTrainer(
+        model=_mlm_model(processor),
+        args=_args(tmp_path, per_device_train_batch_size=3),
+        train_dataset=TextTokenStream(texts, processor),
+        processor=processor,
+    )
+    trainer.train()
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    assert len(losses) == 2 and all(math.isfinite(loss) for loss in losses)
+
+
+def test_contrastive_trainer_trains_on_streamed_occurrence_batches(tmp_path, processor, prepared_tiny):
+    from prosody_tts.data.prepared import _row_occurrences
+    from prosody_tts.data.samplers import StreamingOccurrenceBatches
+
+    corpus = prepared_tiny["train"]
+    rows = [{**corpus[i], "occurrences": _row_occurrences(corpus[i], 1)} for i in range(len(corpus))]
+    stream = StreamingOccurrenceBatches(rows, 8, mode="mixed", buffer_size=8, seed=0)
+    trainer = ContrastiveTrainer(
+        model=ProsodyContrastiveModel(ProsodyContrastiveConfig.tiny()),
+        args=_args(tmp_path, per_device_train_batch_size=8, max_steps=3),
+        train_dataset=stream,
+        processor=processor,
+    )
+    trainer.train()
+    logs = [entry for entry in trainer.state.log_history if "loss" in entry]
+    assert len(logs) == 3 and all(entry["negatives"] == 7 and math.isfinite(entry["loss"]) for entry in logs)
+    assert stream.max_buffered <= 8

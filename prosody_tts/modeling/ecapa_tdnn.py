@@ -510,8 +510,19 @@ class EcapaTdnnModel(EcapaTdnnPreTrainedModel):
         return self.mfa(torch.cat(block_outputs, dim=1), frame_mask)  # (B, C, T)
 
     def _embed(self, pooled: torch.Tensor) -> torch.Tensor:
-        """Pooled statistics ``(N, 2C)`` → embeddings ``(N, embedding_dim)``."""
-        return self.fc(self.asp_bn(pooled).unsqueeze(-1)).squeeze(-1)
+        """Pooled statistics ``(N, 2C)`` → embeddings ``(N, embedding_dim)``.
+
+        A single row in train mode has no batch variance (``nn.BatchNorm1d`` refuses it; a
+        streamed batch can come from one utterance): it is normalised with the running statistics.
+        """
+        norm = self.asp_bn
+        if self.training and pooled.shape[0] < 2:
+            normalised = F.batch_norm(
+                pooled, norm.running_mean, norm.running_var, norm.weight, norm.bias, training=False, eps=norm.eps
+            )
+        else:
+            normalised = norm(pooled)
+        return self.fc(normalised.unsqueeze(-1)).squeeze(-1)
 
     def pool_frames(
         self, frame_features: torch.Tensor, attention_mask: torch.Tensor | None = None
