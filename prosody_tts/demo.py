@@ -101,16 +101,19 @@ def _figures(out: Path, results: dict[str, Any], options: DemoOptions, heldout: 
     from .evaluation.retrieval import RetrievalResult, compute_occurrence_embeddings
     from .modeling.contrastive import ProsodyContrastiveModel
 
-    names = []
+    names, figures = [], {}
     for variant, stage in (("stage1", "stage 1 (MLM)"), ("stage1+2", "stage 2 (contrastive)")):
         state = Path(results[variant]["model_dir"]) / "trainer_state.json"
         history = json.loads(state.read_text(encoding="utf-8"))["log_history"] if state.is_file() else []
         name = f"curves_{variant.replace('+', '_')}.png"
-        plot_loss_curves(history, out / name, title=f"{stage} training curves")
-        names.append(name)
+        try:
+            figures[name] = plot_loss_curves(history, out / name, title=f"{stage} training curves")
+            names.append(name)
+        except ValueError as error:  # nothing logged (a run shorter than its logging interval)
+            print(f"no curves for {stage}: {error}", file=sys.stderr)
     joint = results["stage1+2"]["retrieval"]
     result = RetrievalResult(**joint)
-    plot_per_phoneme_recall(result, out / "per_phoneme_recall.png")
+    figures["per_phoneme_recall.png"] = plot_per_phoneme_recall(result, out / "per_phoneme_recall.png")
     names.append("per_phoneme_recall.png")
     model = ProsodyContrastiveModel.from_pretrained(results["stage1+2"]["model_dir"])
     embeddings = compute_occurrence_embeddings(model, heldout, show_progress=False, processor=processor)
@@ -119,7 +122,7 @@ def _figures(out: Path, results: dict[str, Any], options: DemoOptions, heldout: 
         if identity not in seen and len(chosen) < options.similarity_size:
             seen.add(identity)
             chosen.append(i)
-    plot_similarity_matrix(
+    figures["similarity_heldout.png"] = plot_similarity_matrix(
         embeddings.text[chosen],
         embeddings.audio[chosen],
         [embeddings.identities[i] for i in chosen],
@@ -127,6 +130,10 @@ def _figures(out: Path, results: dict[str, Any], options: DemoOptions, heldout: 
         title="held-out: text anchors vs audio segments (one per phoneme)",
     )
     names.append("similarity_heldout.png")
+    if _has_tensorboard():
+        from .evaluation.plots import log_figures_to_tensorboard
+
+        log_figures_to_tensorboard(out / "runs" / "figures", {name.removesuffix(".png"): f for name, f in figures.items()})
     return names
 
 
@@ -168,7 +175,8 @@ def _report(out: Path, options: DemoOptions, corpus: dict, table: str, results: 
         "",
         "- `model/`: `ProsodyContrastiveModel` + processor (`AutoModel` / `AutoProcessor.from_pretrained`)",
         "- `encoder/`: its `DualStreamModel` text encoder + processor, for `prosody_tts.encode(texts, 'encoder', 'encoder')`",
-        "- `runs/`: the stage directories with `trainer_state.json` and TensorBoard logs",
+        "- `runs/`: the stage directories with `trainer_state.json` and TensorBoard logs (`runs/*/runs/`,"
+        " the figures in `runs/figures/`): `tensorboard --logdir " + str(out / "runs") + "`",
         "",
         "Settings: " + json.dumps({k: v for k, v in asdict(options).items() if k != "phases"}),
         "",

@@ -8,14 +8,20 @@ import pytest
 from prosody_tts.cli import DEMO_SENTENCES, main
 
 
-def test_demo_prints_every_stage(capsys):
-    assert main(["demo"]) == 0
+def test_demo_frontend_table_prints_every_stage(capsys):
+    assert main(["demo", "--frontend-only"]) == 0
     out = capsys.readouterr().out
     for sentence in DEMO_SENTENCES:
         assert sentence in out
     for label in ("normalized", "stressed", "phonemes", "phoneme ids", "bpe tokens", "bpe word ids"):
         assert label in out
     assert "В две тысячи двадцать пятом году" in out
+
+
+@pytest.mark.parametrize("flag", ["--speakers", "--stage2-steps"])
+def test_demo_refuses_non_positive_sizes(capsys, flag):
+    assert main(["demo", flag, "0"]) == 2
+    assert f"{flag} must be >= 1" in capsys.readouterr().err
 
 
 def test_phonemize_json(capsys):

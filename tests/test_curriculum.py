@@ -86,6 +86,8 @@ def test_demo_leaves_a_report_and_model_directories_loadable_by_auto_classes(tmp
     assert "| stage1+2 |" in report and "Peak resident memory" in report
     for figure in ("curves_stage1.png", "curves_stage1_2.png", "per_phoneme_recall.png", "similarity_heldout.png"):
         assert (out / figure).stat().st_size > 1000, figure
+    assert list((out / "runs" / "figures").glob("events.out.tfevents*")), "figures not logged to TensorBoard"
+    assert list((out / "runs" / "stage1+2").rglob("events.out.tfevents*")), "training scalars not in TensorBoard"
     check = f"""
 import sys
 import transformers, prosody_tts
@@ -96,6 +98,15 @@ encoder = AutoModel.from_pretrained({str(out / 'encoder')!r})
 encoded = prosody_tts.encode(["Мама мыла раму."], encoder, {str(out / 'encoder')!r})
 print(type(model).__name__, type(processor).__name__, type(encoder).__name__, tuple(encoded.embeddings[0].shape))
 """
+    evaluated = subprocess.run(
+        [sys.executable, "-m", "prosody_tts.cli", "evaluate", "retrieval", "--model", str(out / "model"), "--data",
+         str(out / "corpus"), "--num-candidates", "4", "--json"],
+        env=env, capture_output=True, text=True, timeout=200,
+    )
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    assert json.loads(evaluated.stdout)["r1_diff"] == pytest.approx(
+        json.loads((out / "runs" / "stage1+2" / "retrieval.json").read_text())["r1_diff"]
+    )  # the CLI reproduces the demo's own evaluation of the same model and split
     loaded = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=200)
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     names = loaded.stdout.split()
