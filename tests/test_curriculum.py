@@ -111,3 +111,23 @@ print(type(model).__name__, type(processor).__name__, type(encoder).__name__, tu
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     names = loaded.stdout.split()
     assert names[:3] == ["ProsodyContrastiveModel", "DualStreamProcessor", "DualStreamModel"]
+
+
+def test_stage1_recipe_streams_a_registered_text_corpus_from_local_files(tmp_path, processor):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from prosody_tts.trainers.recipe import DataArguments, ModelArguments, StageArguments, run_stage
+
+    texts = ["Москва — столица России. Город стоит на реке.", "Он писал стихи и прозу. Читатели любили их."]
+    table = pa.table({"id": ["1", "2"], "url": ["u1", "u2"], "title": ["a", "b"], "text": texts})
+    pq.write_table(table, tmp_path / "train-00000-of-00001.parquet")
+    training = parse_recipe(
+        ["--output_dir", str(tmp_path / "out"), "--use_cpu", "true", "--max_steps", "2",
+         "--per_device_train_batch_size", "2", "--logging_steps", "1", "--report_to", "none", "--save_strategy", "no"]
+    )[3]
+    data = DataArguments(text_corpus="wikipedia_ru", text_data_files=str(tmp_path / "train-00000-of-00001.parquet"))
+    result = run_stage(ModelArguments(), data, StageArguments(stage="mlm", show_progress=False), training, processor)
+    losses = [entry["loss"] for entry in result.log_history if "loss" in entry]
+    assert len(losses) == 2 and all(math.isfinite(loss) for loss in losses)
+    assert (tmp_path / "out" / "config.json").is_file() and (tmp_path / "out" / "trainer_state.json").is_file()

@@ -19,7 +19,6 @@ from transformers import Trainer
 
 from ..data.mlm import IGNORE_INDEX, DualStreamMLMCollator
 from ..data.samplers import UtteranceBatchSampler
-from ..data.streaming import RankShardedTrainerMixin
 from .common import SamplerEpochCallback, SubMetricsMixin, batch_sampler_dataloader
 
 __all__ = ["KeyedBatchSampler", "MaskedLMTrainer", "SeededMLMCollator", "masked_accuracy"]
@@ -86,7 +85,7 @@ def masked_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return correct.sum().float() / selected.sum().clamp_min(1).float()
 
 
-class MaskedLMTrainer(SubMetricsMixin, RankShardedTrainerMixin, Trainer):
+class MaskedLMTrainer(SubMetricsMixin, Trainer):
     """``Trainer`` for stage 1: logs ``phoneme_loss``, ``bpe_loss``, ``phoneme_accuracy``, ``bpe_accuracy``.
 
     Args:
@@ -97,8 +96,9 @@ class MaskedLMTrainer(SubMetricsMixin, RankShardedTrainerMixin, Trainer):
         whole_word: select whole words for masking (when the collator is built here).
         mask_seed: base seed of the per-batch masks (default ``args.seed``).
         Other arguments as ``transformers.Trainer``; ``train_dataset`` is map-style (a prepared
-        corpus, a 🤗 ``Dataset`` or a list of token dicts) or a rank-sharded ``IterableDataset``
-        (then ``args.max_steps`` is required, as for any stream).
+        corpus, a 🤗 ``Dataset`` or a list of token dicts) or an ``IterableDataset`` that each rank
+        reads its own part of (e.g. a :class:`~prosody_tts.data.text_stream.TextTokenStream` over
+        :func:`~prosody_tts.data.streaming.shard_for_rank`); then ``args.max_steps`` is required.
     """
 
     def __init__(
@@ -127,7 +127,14 @@ class MaskedLMTrainer(SubMetricsMixin, RankShardedTrainerMixin, Trainer):
         if dataset is None:
             raise ValueError("MaskedLMTrainer: training requires a train_dataset")
         if isinstance(dataset, IterableDataset):
-            return super().get_train_dataloader()  # stock loader + no second sharding
+            # a rank-sharded stream: our own loader, so Accelerate neither dispatches nor re-shards it
+            return DataLoader(
+                dataset,
+                batch_size=self.args.per_device_train_batch_size,
+                collate_fn=self.data_collator,
+                num_workers=self.args.dataloader_num_workers,
+                pin_memory=self.args.dataloader_pin_memory,
+            )
         rows = dataset.rows if hasattr(dataset, "rows") and hasattr(dataset, "row_of") else dataset
         if self.batch_sampler is None:
             sampler = UtteranceBatchSampler(

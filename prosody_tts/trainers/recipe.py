@@ -71,6 +71,14 @@ class DataArguments:
     text_file: str | None = field(
         default=None, metadata={"help": "stage 1 only: a UTF-8 file, one text per line, instead of the corpus"}
     )
+    text_corpus: str | None = field(
+        default=None,
+        metadata={"help": "stage 1 only: stream a registered text corpus (wikipedia_ru, fineweb2_ru) instead"},
+    )
+    text_data_files: str | None = field(
+        default=None, metadata={"help": "local files (comma-separated) in text_corpus' layout instead of the Hub"}
+    )
+    shuffle_buffer: int = field(default=10_000, metadata={"help": "streamed texts: shuffle buffer before sharding"})
 
 
 @dataclass
@@ -150,6 +158,22 @@ def _prepared(data_args: DataArguments, training_args: TrainingArguments, proces
         )
 
 
+def _text_stream(data_args: DataArguments, training_args: TrainingArguments, processor: Any):  # type: ignore[no-untyped-def]
+    """A registered text corpus, streamed, shuffled and sharded per rank, tokenised on the fly."""
+    from ..data.adapters import load_corpus
+    from ..data.streaming import shard_for_rank
+    from ..data.text_stream import TextTokenStream
+
+    if training_args.max_steps <= 0:
+        raise ValueError("a streamed text corpus has no length: set max_steps")
+    files = data_args.text_data_files.split(",") if data_args.text_data_files else None
+    source = load_corpus(data_args.text_corpus, split=data_args.train_split, streaming=True, data_files=files)
+    sharded = shard_for_rank(
+        source, training_args.process_index, training_args.world_size, training_args.seed, data_args.shuffle_buffer
+    )
+    return TextTokenStream(sharded, processor)
+
+
 def _processor(model_args: ModelArguments):  # type: ignore[no-untyped-def]
     from ..processing.processing_dual_stream import DualStreamProcessor
 
@@ -171,7 +195,9 @@ def run_mlm_stage(model_args, data_args, stage_args, training_args, processor=No
         model = DualStreamForMaskedLM.from_pretrained(model_args.init_from)
     else:
         model = DualStreamForMaskedLM(_text_config(model_args, processor))
-    if data_args.text_file:
+    if data_args.text_corpus:
+        train = _text_stream(data_args, training_args, processor)
+    elif data_args.text_file:
         texts = [line.strip() for line in Path(data_args.text_file).read_text(encoding="utf-8").splitlines()]
         rows = [encode_text(processor, text) for text in texts if text]
         train = Dataset.from_list(rows)
