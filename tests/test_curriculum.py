@@ -131,3 +131,27 @@ def test_stage1_recipe_streams_a_registered_text_corpus_from_local_files(tmp_pat
     losses = [entry["loss"] for entry in result.log_history if "loss" in entry]
     assert len(losses) == 2 and all(math.isfinite(loss) for loss in losses)
     assert (tmp_path / "out" / "config.json").is_file() and (tmp_path / "out" / "trainer_state.json").is_file()
+
+
+def test_stage2_recipe_under_torchrun_with_two_processes(tmp_path, tiny_corpus_dir):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    recipe = Path(__file__).parents[1] / "recipes" / "train.py"
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
+        f"--master_port={port}", str(recipe), "--stage", "contrastive", "--corpus_dir", str(tiny_corpus_dir),
+        "--prepared_dir", str(tmp_path / "prepared"), "--output_dir", str(tmp_path / "stage2"), "--max_steps", "2",
+        "--per_device_train_batch_size", "4", "--use_cpu", "true", "--report_to", "none", "--save_strategy", "no",
+        "--logging_steps", "1", "--num_candidates", "4", "--show_progress", "false",
+        "--ddp_find_unused_parameters", "false",
+    ]
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", OMP_NUM_THREADS="1")
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-4000:]
+    summary = json.loads(run.stdout[run.stdout.index('{\n  "output_dir"') :])  # printed by the main process only
+    assert summary["retrieval"]["num_candidates"] == 4 and summary["retrieval"]["num_anchors_diff"] > 0
+    state = json.loads((tmp_path / "stage2" / "trainer_state.json").read_text())
+    assert [entry["negatives"] for entry in state["log_history"] if "loss" in entry] == [7, 7]  # 2 ranks x 4 - 1

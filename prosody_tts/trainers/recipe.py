@@ -140,15 +140,26 @@ def _audio_config(model_args: ModelArguments, processor: Any):  # type: ignore[n
     return preset[model_args.audio_preset](**overrides)
 
 
-def _prepared(data_args: DataArguments, training_args: TrainingArguments, processor: Any, split: str, show: bool):  # type: ignore[no-untyped-def]
+def _prepared(  # type: ignore[no-untyped-def]
+    data_args: DataArguments,
+    training_args: TrainingArguments,
+    processor: Any,
+    split: str,
+    show: bool,
+    all_ranks: bool = True,
+):
+    """The prepared split (cached). ``all_ranks``: every rank calls this (the main one prepares, the
+    others wait at a barrier and read the cache); ``False`` when only the main process calls it."""
+    from contextlib import nullcontext
+
     from ..data.embedded import load_embedded_corpus
     from ..data.prepared import prepare_corpus
 
     if data_args.corpus_dir is None:
         raise ValueError("DataArguments.corpus_dir is required (an embedded corpus: prosody-tts corpus build)")
     root = Path(data_args.prepared_dir or Path(training_args.output_dir).parent / "prepared")
-    # only the main process writes the cache; the others wait and read it
-    with training_args.main_process_first(desc=f"prepare {split}"):
+    order = training_args.main_process_first(desc=f"prepare {split}") if all_ranks else nullcontext()
+    with order:
         return prepare_corpus(
             load_embedded_corpus(data_args.corpus_dir, split),
             processor,
@@ -280,7 +291,9 @@ def run_contrastive_stage(model_args, data_args, stage_args, training_args, proc
         if stage_args.evaluate_retrieval:
             from ..evaluation.retrieval import evaluate_retrieval
 
-            heldout = _prepared(data_args, training_args, processor, data_args.eval_split, stage_args.show_progress)
+            heldout = _prepared(
+                data_args, training_args, processor, data_args.eval_split, stage_args.show_progress, all_ranks=False
+            )
             result = evaluate_retrieval(
                 trainer.model,
                 heldout,
@@ -312,7 +325,8 @@ def main(argv: list[str] | None = None) -> StageResult:
     parsed = parse_recipe(args[0] if len(args) == 1 and args[0].endswith((".json", ".yaml", ".yml")) else args)
     result = run_stage(*parsed)
     if parsed[3].process_index == 0:
-        summary = {"output_dir": result.output_dir, "train": result.train_metrics, "retrieval": result.retrieval}
+        retrieval = {k: v for k, v in (result.retrieval or {}).items() if k != "per_phoneme"} or None
+        summary = {"output_dir": result.output_dir, "train": result.train_metrics, "retrieval": retrieval}
         print(json.dumps(summary, indent=2, default=str))
     return result
 
