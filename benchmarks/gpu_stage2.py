@@ -95,7 +95,14 @@ def tiny_model() -> ProsodyContrastiveModel:
 
 
 def time_raw_steps(
-    rows, occurrences_per_batch: int, steps: int, warmup: int, dtype: torch.dtype | None, device: str, tiny: bool
+    rows,
+    occurrences_per_batch: int,
+    steps: int,
+    warmup: int,
+    dtype: torch.dtype | None,
+    device: str,
+    tiny: bool,
+    per_layer_frame_checks: bool = False,
 ) -> dict:
     from prosody_tts.data.collators import DualStreamCollator, OccurrenceCollator
     from prosody_tts.data.prepared import OccurrenceDataset, PreparedCorpus, occurrence_index
@@ -103,6 +110,11 @@ def time_raw_steps(
 
     torch.manual_seed(0)
     model = (tiny_model() if tiny else base_model()).to(device).train()
+    from prosody_tts.modeling.ecapa_tdnn import MaskedBatchNorm1d
+
+    for module in model.modules():  # on: one host sync per batch norm (the old behaviour), for an A/B
+        if isinstance(module, MaskedBatchNorm1d):
+            module.check_frame_count = per_layer_frame_checks
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device == "cuda")
     corpus = PreparedCorpus(rows)
     dataset = OccurrenceDataset(corpus, occurrence_index(corpus))
@@ -195,11 +207,25 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true", help="also time the Trainer with torch_compile=True")
     parser.add_argument("--out", default="gpu_stage2.json")
     parser.add_argument("--dry-run", action="store_true", help="tiny model on the CPU, to check the script")
+    parser.add_argument(
+        "--sync-ab", action="store_true", help="only: raw steps with per-layer frame-count syncs on vs off (A/B)"
+    )
     args = parser.parse_args()
     device = "cpu" if args.dry_run else "cuda"
     name = torch.cuda.get_device_name() if device == "cuda" else "cpu"
     rows = synthetic_rows(args.utterances, args.phonemes, args.frames, seed=0)
     result = {"device": name, "torch": torch.__version__, "bf16_peak_flops": peak_for(name), "args": vars(args)}
+    if args.sync_ab:
+        for label, dtype in (("bf16", torch.bfloat16), ("fp32", None)):
+            for repeat in range(2):  # interleaved A/B, twice
+                for checks in (True, False):
+                    key = f"{label}_per_layer_checks_{'on' if checks else 'off'}_{repeat}"
+                    run = time_raw_steps(rows, args.batch, args.steps, args.warmup, dtype, device, args.dry_run, checks)
+                    result[key] = {k: run[k] for k in ("seconds_per_step", "steps_per_second", "achieved_tflops")}
+                    print(key, json.dumps(result[key]), flush=True)
+        with open(args.out, "w") as handle:
+            json.dump(result, handle, indent=2)
+        return
     for label, dtype in (("bf16", torch.bfloat16), ("fp32", None)):
         result[label] = time_raw_steps(rows, args.batch, args.steps, args.warmup, dtype, device, args.dry_run)
         if result["bf16_peak_flops"]:

@@ -383,3 +383,14 @@ def test_a_single_utterance_trains_with_running_statistics_in_the_embedding_norm
     running = model.asp_bn.running_mean.clone()
     model(features)
     assert torch.equal(model.asp_bn.running_mean, running)  # one row does not update the statistics
+
+
+def test_too_few_frames_in_train_mode_is_refused_once_per_forward():
+    model = EcapaTdnnModel(EcapaTdnnConfig.tiny()).train()
+    norms = [m for m in model.modules() if isinstance(m, MaskedBatchNorm1d)]
+    assert norms and not any(norm.check_frame_count for norm in norms)  # the model checks, not every layer
+    with pytest.raises(ValueError, match="at least 2 real frames"):
+        model(torch.randn(1, 1, model.config.num_mel_bins))
+    standalone = MaskedBatchNorm1d(4).train()
+    with pytest.raises(ValueError, match="at least 2 real frames"):
+        standalone(torch.randn(1, 4, 3), torch.tensor([[1.0, 0.0, 0.0]]))

@@ -79,6 +79,9 @@ def weighted_statistics(
     return mean, variance.clamp(min=eps).sqrt()
 
 
+TOO_FEW_FRAMES = "train-mode batch norm needs at least 2 real frames in the batch"
+
+
 class MaskedBatchNorm1d(nn.BatchNorm1d):
     """``nn.BatchNorm1d`` whose train-mode statistics skip masked frames.
 
@@ -86,6 +89,10 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
     a ``mask`` ``(N, T)`` (1 = real frame) the batch mean and variance are taken over the real
     frames only, and the running statistics are updated with them (unbiased variance, like torch).
     The output at masked frames is not meaningful: callers zero or ignore it.
+
+    ``check_frame_count`` (default on) refuses a train-mode batch with fewer than 2 real frames;
+    reading that count is a host–device sync, so :class:`EcapaTdnnModel` checks its frame mask once
+    per forward and turns the per-layer check off.
 
     Example:
         >>> norm = MaskedBatchNorm1d(4)
@@ -99,6 +106,8 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
         True
     """
 
+    check_frame_count: bool = True
+
     def forward(self, hidden: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Normalise ``hidden`` ``(N, C, T)``; ``mask`` ``(N, T)`` only matters in train mode."""
         if mask is None or not self.training:
@@ -107,8 +116,8 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
         hidden = hidden.float()  # statistics in fp32 (as torch's batch norm does under autocast)
         frame_mask = mask.unsqueeze(1).to(hidden.dtype)  # (N, 1, T)
         count = frame_mask.sum()
-        if count.item() < 2:
-            raise ValueError("train-mode batch norm needs at least 2 real frames in the batch")
+        if self.check_frame_count and count.item() < 2:
+            raise ValueError(TOO_FEW_FRAMES)
         mean = (hidden * frame_mask).sum((0, 2)) / count  # (C,)
         centred = hidden - mean[None, :, None]  # (N, C, T)
         variance = (centred.pow(2) * frame_mask).sum((0, 2)) / count  # (C,), biased
@@ -440,6 +449,9 @@ class EcapaTdnnModel(EcapaTdnnPreTrainedModel):
             2 * channels[-1], eps=config.batch_norm_eps, momentum=config.batch_norm_momentum
         )
         self.fc = nn.Conv1d(2 * channels[-1], config.embedding_dim, kernel_size=1)
+        for module in self.modules():  # the frame count is checked once per forward (encode_frames)
+            if isinstance(module, MaskedBatchNorm1d):
+                module.check_frame_count = False
         self.post_init()
 
     # ------------------------------------------------------------------ inputs
@@ -498,6 +510,8 @@ class EcapaTdnnModel(EcapaTdnnPreTrainedModel):
     def encode_frames(self, input_features: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
         """Frame features ``(B, C, T)`` (channels first, zero at padded frames) from log-mels
         ``(B, T, n_mels)`` and a float frame mask ``(B, T)``."""
+        if self.training and frame_mask.sum() < 2:  # one sync here instead of one per batch norm
+            raise ValueError(TOO_FEW_FRAMES)
         mask = frame_mask.unsqueeze(1)  # (B, 1, T)
         hidden = torch.where(mask > 0, input_features.transpose(1, 2), 0.0)  # (B, n_mels, T)
         if self.config.mean_normalize_input:
