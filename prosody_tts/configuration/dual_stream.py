@@ -30,6 +30,8 @@ class DualStreamConfig(PreTrainedConfig):
         hidden_dropout / attention_dropout: dropout probabilities.
         layer_norm_eps: epsilon of every layer norm.
         initializer_range: std of the normal initialisation of weights.
+        pad_token_id / bos_token_id / eos_token_id: the phoneme tokenizer's ``<pad>``, ``<s>`` and
+            ``</s>`` ids (the Trainer checks them against the processor's tokenizer).
         hidden_act: activation of the feed-forward layers and the MLM heads (a key of
             ``transformers.activations.ACT2FN``).
         position_base: base of the rotary frequencies and of the sinusoidal table (10000 as in
@@ -72,6 +74,8 @@ class DualStreamConfig(PreTrainedConfig):
     layer_norm_eps: float = 1e-6
     initializer_range: float = 0.02
     pad_token_id: int | None = 0
+    bos_token_id: int | None = 2
+    eos_token_id: int | None = 3
     hidden_act: str = "gelu"
     position_base: float = 10000.0
     speaker_dropout: float = 0.0
