@@ -89,7 +89,7 @@ def _stage(
     evaluate: bool,
     batch_sampler: str = "mixed",
     show_progress: bool = True,
-):  # type: ignore[no-untyped-def]
+) -> Any:
     model_args = ModelArguments(
         model_size=schedule.model_size,
         audio_preset=schedule.audio_preset,

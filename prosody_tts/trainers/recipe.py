@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +107,9 @@ class StageResult:
     log_history: list[dict[str, Any]] = field(default_factory=list)
 
 
-def parse_recipe(path_or_args: str | list[str] | None = None):  # type: ignore[no-untyped-def]
+def parse_recipe(
+    path_or_args: str | list[str] | None = None,
+) -> tuple[ModelArguments, DataArguments, StageArguments, TrainingArguments]:
     """(ModelArguments, DataArguments, StageArguments, TrainingArguments) from a .json/.yaml file or argv."""
     parser = HfArgumentParser((ModelArguments, DataArguments, StageArguments, TrainingArguments))
     if isinstance(path_or_args, str) and path_or_args.endswith(".json"):
@@ -122,7 +124,7 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
 
 
-def _text_config(model_args: ModelArguments, processor: Any):  # type: ignore[no-untyped-def]
+def _text_config(model_args: ModelArguments, processor: Any) -> Any:
     from ..configuration.dual_stream import DualStreamConfig
 
     overrides = json.loads(model_args.text_overrides) if model_args.text_overrides else {}
@@ -131,7 +133,7 @@ def _text_config(model_args: ModelArguments, processor: Any):  # type: ignore[no
     return DualStreamConfig.tiny(**overrides) if model_args.model_size == "tiny" else DualStreamConfig(**overrides)
 
 
-def _audio_config(model_args: ModelArguments, processor: Any):  # type: ignore[no-untyped-def]
+def _audio_config(model_args: ModelArguments, processor: Any) -> Any:
     from ..configuration.ecapa_tdnn import EcapaTdnnConfig
 
     overrides = json.loads(model_args.audio_overrides) if model_args.audio_overrides else {}
@@ -140,14 +142,14 @@ def _audio_config(model_args: ModelArguments, processor: Any):  # type: ignore[n
     return preset[model_args.audio_preset](**overrides)
 
 
-def _prepared(  # type: ignore[no-untyped-def]
+def _prepared(
     data_args: DataArguments,
     training_args: TrainingArguments,
     processor: Any,
     split: str,
     show: bool,
     all_ranks: bool = True,
-):
+) -> Any:
     """The prepared split (cached). ``all_ranks``: every rank calls this (the main one prepares, the
     others wait at a barrier and read the cache); ``False`` when only the main process calls it."""
     from contextlib import nullcontext
@@ -169,7 +171,7 @@ def _prepared(  # type: ignore[no-untyped-def]
         )
 
 
-def _text_stream(data_args: DataArguments, training_args: TrainingArguments, processor: Any):  # type: ignore[no-untyped-def]
+def _text_stream(data_args: DataArguments, training_args: TrainingArguments, processor: Any) -> Any:
     """A registered text corpus, streamed, shuffled and sharded per rank, tokenised on the fly."""
     from ..data.adapters import load_corpus
     from ..data.streaming import shard_for_rank
@@ -185,7 +187,7 @@ def _text_stream(data_args: DataArguments, training_args: TrainingArguments, pro
     return TextTokenStream(sharded, processor)
 
 
-def _processor(model_args: ModelArguments):  # type: ignore[no-untyped-def]
+def _processor(model_args: ModelArguments) -> Any:
     from ..processing.processing_dual_stream import DualStreamProcessor
 
     if model_args.init_from and (Path(model_args.init_from) / "processor_config.json").is_file():
@@ -193,7 +195,13 @@ def _processor(model_args: ModelArguments):  # type: ignore[no-untyped-def]
     return DualStreamProcessor.from_defaults()
 
 
-def run_mlm_stage(model_args, data_args, stage_args, training_args, processor=None) -> StageResult:  # type: ignore[no-untyped-def]
+def run_mlm_stage(
+    model_args: ModelArguments,
+    data_args: DataArguments,
+    stage_args: StageArguments,
+    training_args: TrainingArguments,
+    processor: Any = None,
+) -> StageResult:
     """Stage 1: ``DualStreamForMaskedLM`` on the corpus' texts (or ``text_file``)."""
     from datasets import Dataset
 
@@ -225,7 +233,7 @@ def run_mlm_stage(model_args, data_args, stage_args, training_args, processor=No
     return StageResult(training_args.output_dir, output.metrics, None, trainer.state.log_history)
 
 
-def build_contrastive_model(model_args: ModelArguments, processor: Any):  # type: ignore[no-untyped-def]
+def build_contrastive_model(model_args: ModelArguments, processor: Any) -> tuple[Any, str]:
     """A new ``ProsodyContrastiveModel`` (stage-1 encoder copied in) or a stage-2 one to continue."""
     from ..configuration.contrastive import ProsodyContrastiveConfig
     from ..modeling.contrastive import ProsodyContrastiveModel, load_stage1_weights
@@ -255,7 +263,13 @@ def build_contrastive_model(model_args: ModelArguments, processor: Any):  # type
     return model, f"text tower from stage 1 ({len(loaded.loaded_keys)} tensors; new: {len(loaded.missing_keys)})"
 
 
-def run_contrastive_stage(model_args, data_args, stage_args, training_args, processor=None) -> StageResult:  # type: ignore[no-untyped-def]
+def run_contrastive_stage(
+    model_args: ModelArguments,
+    data_args: DataArguments,
+    stage_args: StageArguments,
+    training_args: TrainingArguments,
+    processor: Any = None,
+) -> StageResult:
     """Stage 2 (mixed batches) or 3 (same-phoneme batches), then retrieval on ``eval_split``."""
     from ..data.prepared import OccurrenceDataset, occurrence_index
     from .contrastive import ContrastiveTrainer
@@ -307,7 +321,13 @@ def run_contrastive_stage(model_args, data_args, stage_args, training_args, proc
     return StageResult(training_args.output_dir, output.metrics, retrieval, trainer.state.log_history)
 
 
-def run_stage(model_args, data_args, stage_args, training_args, processor=None) -> StageResult:  # type: ignore[no-untyped-def]
+def run_stage(
+    model_args: ModelArguments,
+    data_args: DataArguments,
+    stage_args: StageArguments,
+    training_args: TrainingArguments,
+    processor: Any = None,
+) -> StageResult:
     """Run the stage a recipe names."""
     _check_choice("stage", stage_args.stage, STAGES)
     _check_choice("model_size", model_args.model_size, SIZES)
@@ -329,15 +349,6 @@ def main(argv: list[str] | None = None) -> StageResult:
         summary = {"output_dir": result.output_dir, "train": result.train_metrics, "retrieval": retrieval}
         print(json.dumps(summary, indent=2, default=str))
     return result
-
-
-def recipe_dict(model_args, data_args, stage_args, training_args) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """The four argument groups as one flat dict (what a recipe file holds)."""
-    out: dict[str, Any] = {}
-    for group in (model_args, data_args, stage_args):
-        out.update(asdict(group))
-    out.update(training_args.to_dict())
-    return {k: v for k, v in out.items() if not k.startswith("_")}
 
 
 if __name__ == "__main__":  # pragma: no cover
