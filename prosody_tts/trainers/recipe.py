@@ -195,6 +195,17 @@ def _processor(model_args: ModelArguments) -> Any:
     return DualStreamProcessor.from_defaults()
 
 
+def _train_and_save(trainer: Any, training_args: TrainingArguments, processor: Any) -> Any:
+    """Train (resuming when asked), then save the model, and on the main process the processor and
+    the Trainer's log (``trainer_state.json``: the loss curves) beside it."""
+    output = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    trainer.save_model()
+    if trainer.is_world_process_zero():
+        processor.save_pretrained(training_args.output_dir)
+        trainer.state.save_to_json(str(Path(training_args.output_dir) / TRAINER_STATE_FILE))
+    return output
+
+
 def run_mlm_stage(
     model_args: ModelArguments,
     data_args: DataArguments,
@@ -225,11 +236,7 @@ def run_mlm_stage(
     trainer = MaskedLMTrainer(
         model=model, args=training_args, train_dataset=train, processor=processor, whole_word=stage_args.whole_word
     )
-    output = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    trainer.save_model()
-    if trainer.is_world_process_zero():
-        processor.save_pretrained(training_args.output_dir)
-        trainer.state.save_to_json(str(Path(training_args.output_dir) / TRAINER_STATE_FILE))
+    output = _train_and_save(trainer, training_args, processor)
     return StageResult(training_args.output_dir, output.metrics, None, trainer.state.log_history)
 
 
@@ -294,12 +301,9 @@ def run_contrastive_stage(
         max_per_utterance=stage_args.max_per_utterance,
         speaker_to_id=speaker_to_id if model.config.speaker_source == "ids" else None,
     )
-    output = trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    trainer.save_model()
+    output = _train_and_save(trainer, training_args, processor)
     retrieval = None
     if trainer.is_world_process_zero():
-        processor.save_pretrained(training_args.output_dir)
-        trainer.state.save_to_json(str(Path(training_args.output_dir) / TRAINER_STATE_FILE))
         if speaker_to_id and model.config.speaker_source == "ids":
             Path(training_args.output_dir, SPEAKER_MAP_FILE).write_text(json.dumps(speaker_to_id, indent=2), encoding="utf-8")
         if stage_args.evaluate_retrieval:
