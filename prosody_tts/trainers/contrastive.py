@@ -27,7 +27,6 @@ from transformers import Trainer
 from ..data.collators import DualStreamCollator, OccurrenceCollator
 from ..data.prepared import OccurrenceDataset
 from ..data.samplers import MixedPhonemeBatchSampler, SamePhonemeBatchSampler
-from ..data.streaming import RankShardedTrainerMixin, neutralize_accelerate_resharding
 from .common import SamplerEpochCallback, SubMetricsMixin, batch_sampler_dataloader
 
 __all__ = ["BATCH_SAMPLERS", "ContrastiveTrainer"]
@@ -36,7 +35,7 @@ __all__ = ["BATCH_SAMPLERS", "ContrastiveTrainer"]
 BATCH_SAMPLERS: tuple[str, ...] = ("mixed", "same")
 
 
-class ContrastiveTrainer(SubMetricsMixin, RankShardedTrainerMixin, Trainer):
+class ContrastiveTrainer(SubMetricsMixin, Trainer):
     """``Trainer`` for ``ProsodyContrastiveModel`` over sampled phoneme occurrences.
 
     Logs, besides ``loss``: ``logit_scale`` (t = exp t′), ``logit_bias``, ``batch_r1`` (share of
@@ -103,11 +102,10 @@ class ContrastiveTrainer(SubMetricsMixin, RankShardedTrainerMixin, Trainer):
         dataset = self.train_dataset
         if dataset is None:
             raise ValueError("ContrastiveTrainer: training requires a train_dataset")
-        if isinstance(dataset, IterableDataset):  # yields whole batches
-            loader = DataLoader(
+        if isinstance(dataset, IterableDataset):  # yields whole batches; our own loader: Accelerate never re-shards it
+            return DataLoader(
                 dataset, batch_size=None, collate_fn=self.data_collator, num_workers=self.args.dataloader_num_workers
             )
-            return neutralize_accelerate_resharding(loader)
         if not isinstance(dataset, OccurrenceDataset):
             raise TypeError(
                 "ContrastiveTrainer's train_dataset must be an OccurrenceDataset (map-style) or a "
