@@ -77,8 +77,9 @@ def _corpus(options: DemoOptions, corpus_dir: Path) -> dict[str, Any]:
     return summary
 
 
-def _export(stage2_dir: Path, out: Path, processor: Any) -> tuple[Path, Path]:
-    """``out/model`` (contrastive model + processor) and ``out/encoder`` (text encoder + processor)."""
+def _export(stage2_dir: Path, out: Path, processor: Any) -> tuple[Path, Path, Any]:
+    """``out/model`` (contrastive model + processor) and ``out/encoder`` (text encoder + processor);
+    returns both folders and the loaded model."""
     from .modeling.contrastive import ProsodyContrastiveModel
 
     model_dir, encoder_dir = out / "model", out / "encoder"
@@ -88,18 +89,24 @@ def _export(stage2_dir: Path, out: Path, processor: Any) -> tuple[Path, Path]:
             shutil.rmtree(target)
         module.save_pretrained(target)
         processor.save_pretrained(target)
-    return model_dir, encoder_dir
+    return model_dir, encoder_dir, model
 
 
-def _figures(out: Path, results: dict[str, Any], options: DemoOptions, heldout: Any, processor: Any) -> list[str]:
+def _figures(
+    out: Path, results: dict[str, Any], options: DemoOptions, heldout: Any, processor: Any, model: Any
+) -> list[str]:
     """Loss curves of both stages, the held-out similarity matrix and per-phoneme R@1 (PNG)."""
     try:
-        from .evaluation.plots import plot_loss_curves, plot_per_phoneme_recall, plot_similarity_matrix
+        from .evaluation.plots import (
+            plot_loss_curves,
+            plot_per_phoneme_recall,
+            plot_similarity_matrix,
+            similarity_sample,
+        )
     except ImportError as error:  # matplotlib missing: the report says so
         print(f"figures skipped: {error}", file=sys.stderr)
         return []
     from .evaluation.retrieval import RetrievalResult, compute_occurrence_embeddings
-    from .modeling.contrastive import ProsodyContrastiveModel
 
     names, figures = [], {}
     for variant, stage in (("stage1", "stage 1 (MLM)"), ("stage1+2", "stage 2 (contrastive)")):
@@ -115,13 +122,8 @@ def _figures(out: Path, results: dict[str, Any], options: DemoOptions, heldout: 
     result = RetrievalResult(**joint)
     figures["per_phoneme_recall.png"] = plot_per_phoneme_recall(result, out / "per_phoneme_recall.png")
     names.append("per_phoneme_recall.png")
-    model = ProsodyContrastiveModel.from_pretrained(results["stage1+2"]["model_dir"])
     embeddings = compute_occurrence_embeddings(model, heldout, show_progress=False, processor=processor)
-    chosen, seen = [], set()
-    for i, identity in enumerate(embeddings.identities):  # one occurrence per identity, in corpus order
-        if identity not in seen and len(chosen) < options.similarity_size:
-            seen.add(identity)
-            chosen.append(i)
+    chosen = similarity_sample(embeddings.identities, options.similarity_size, options.seed)
     figures["similarity_heldout.png"] = plot_similarity_matrix(
         embeddings.text[chosen],
         embeddings.audio[chosen],
@@ -226,7 +228,7 @@ def run_demo(options: DemoOptions | None = None) -> dict[str, Any]:
     print(table)
     print()
     print("[4/5] model directories")
-    model_dir, encoder_dir = _export(Path(results["stage1+2"]["model_dir"]), out, processor)
+    model_dir, encoder_dir, model = _export(Path(results["stage1+2"]["model_dir"]), out, processor)
     print(f"  {model_dir} (ProsodyContrastiveModel), {encoder_dir} (DualStreamModel encoder)")
     mark = phase("export", mark)
     print("[5/5] report and figures")
@@ -234,7 +236,7 @@ def run_demo(options: DemoOptions | None = None) -> dict[str, Any]:
         load_embedded_corpus(out / "corpus", "heldout"), processor, cache_dir=out / "runs" / "prepared" / "heldout",
         show_progress=False,
     )
-    figures = _figures(out, results, options, heldout, processor)
+    figures = _figures(out, results, options, heldout, processor, model)
     phase("report", mark)
     wall = time.perf_counter() - started
     _report(out, options, corpus, table, results, figures, wall)

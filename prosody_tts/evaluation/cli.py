@@ -119,23 +119,6 @@ def _speaker_map(args: argparse.Namespace, model: Any) -> dict[str, int] | None:
     return {str(k): int(v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
 
 
-def _similarity_sample(embeddings: Any, size: int, seed: int) -> list[int]:
-    """Up to ``size`` occurrences, one per identity first (seeded), for the similarity figure."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(embeddings))
-    picked, seen = [], set()
-    for i in order:
-        if embeddings.identities[i] not in seen:
-            seen.add(embeddings.identities[i])
-            picked.append(int(i))
-    chosen = set(picked)
-    rest = [int(i) for i in order if int(i) not in chosen]
-    picked = (picked + rest)[:size]
-    return sorted(picked, key=lambda i: (embeddings.identities[i], i))
-
-
 def _write_outputs(args: argparse.Namespace, result: Any, embeddings: Any) -> list[str]:
     """report.md, result.json and the PNGs (skipped with a note when matplotlib is missing)."""
     out: Path = args.out
@@ -143,11 +126,16 @@ def _write_outputs(args: argparse.Namespace, result: Any, embeddings: Any) -> li
     (out / RESULT_FILE).write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
     figures: list[str] = []
     try:
-        from .plots import plot_loss_curves, plot_per_phoneme_recall, plot_similarity_matrix
+        from .plots import (
+            plot_loss_curves,
+            plot_per_phoneme_recall,
+            plot_similarity_matrix,
+            similarity_sample,
+        )
 
         plot_per_phoneme_recall(result, out / RECALL_PNG)
         figures.append(RECALL_PNG)
-        sample = _similarity_sample(embeddings, args.plot_size, args.seed)
+        sample = similarity_sample(embeddings.identities, args.plot_size, args.seed)
         plot_similarity_matrix(
             embeddings.text[sample], embeddings.audio[sample], [embeddings.identities[i] for i in sample], out / SIMILARITY_PNG
         )

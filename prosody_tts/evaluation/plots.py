@@ -23,6 +23,7 @@ __all__ = [
     "plot_loss_curves",
     "plot_per_phoneme_recall",
     "plot_similarity_matrix",
+    "similarity_sample",
 ]
 
 #: Scalars ``ContrastiveTrainer`` / ``Trainer`` log that :func:`plot_loss_curves` draws by default.
@@ -65,6 +66,20 @@ def _as_numpy(array: Any) -> np.ndarray:
     if hasattr(array, "detach"):  # torch tensor
         array = array.detach().float().cpu().numpy()
     return np.asarray(array, dtype=np.float64)
+
+
+def similarity_sample(identities: Sequence[str], size: int, seed: int) -> list[int]:
+    """Up to ``size`` occurrence indices for the similarity figure: one per identity first (seeded),
+    then others; sorted by identity so equal phonemes sit together on the axes."""
+    order = np.random.default_rng(seed).permutation(len(identities))
+    picked, seen = [], set()
+    for i in order:
+        if identities[i] not in seen:
+            seen.add(identities[i])
+            picked.append(int(i))
+    chosen = set(picked)
+    picked = (picked + [int(i) for i in order if int(i) not in chosen])[:size]
+    return sorted(picked, key=lambda i: (identities[i], i))
 
 
 def plot_similarity_matrix(
