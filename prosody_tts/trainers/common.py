@@ -19,21 +19,13 @@ import torch
 from torch.utils.data import DataLoader
 from transformers import TrainerCallback
 
-__all__ = ["EpochDataLoader", "SamplerEpochCallback", "SubMetricsMixin", "batch_sampler_dataloader"]
+__all__ = ["SamplerEpochCallback", "SubMetricsMixin", "batch_sampler_dataloader"]
 
 
-class EpochDataLoader(DataLoader):
-    """A ``DataLoader`` whose ``set_epoch`` reaches its batch sampler (the Trainer calls it)."""
+def batch_sampler_dataloader(dataset: Any, batch_sampler: Any, collate_fn: Callable, args: Any) -> DataLoader:
+    """A loader over ``dataset`` in the batches of a rank-aware ``batch_sampler`` (not re-sharded).
 
-    def set_epoch(self, epoch: int) -> None:
-        if hasattr(self.batch_sampler, "set_epoch"):
-            self.batch_sampler.set_epoch(epoch)
-
-
-def batch_sampler_dataloader(
-    dataset: Any, batch_sampler: Any, collate_fn: Callable, args: Any
-) -> EpochDataLoader:
-    """A loader over ``dataset`` in the batches of a rank-aware ``batch_sampler`` (not re-sharded)."""
+    Its epoch comes from :class:`SamplerEpochCallback`, in fresh and resumed epochs alike."""
     params: dict[str, Any] = dict(
         batch_sampler=batch_sampler,
         collate_fn=collate_fn,
@@ -44,7 +36,7 @@ def batch_sampler_dataloader(
         params["persistent_workers"] = args.dataloader_persistent_workers
         if args.dataloader_prefetch_factor is not None:
             params["prefetch_factor"] = args.dataloader_prefetch_factor
-    return EpochDataLoader(dataset, **params)
+    return DataLoader(dataset, **params)
 
 
 class SamplerEpochCallback(TrainerCallback):
