@@ -60,12 +60,32 @@ def test_counts_and_nothing_skipped(corpus):
     assert len(examples) == 12
 
 
-def test_rebuild_is_byte_identical(corpus, tmp_path):
+def test_rebuild_is_byte_identical_whatever_the_scheduling(corpus, tmp_path):
+    """Two workers take the 4 shards in whatever order the scheduler gives: same bytes as one worker."""
     path, summary, _ = corpus
-    again = _build(tmp_path)
+    again = embedded.build_embedded_corpus(
+        tmp_path, utterances_per_speaker=6, speakers=2, seed=0, workers=2, show_progress=False
+    )
     assert again.content_sha256 == summary.content_sha256
-    for wav in (path / "wavs").iterdir():
-        assert (tmp_path / "wavs" / wav.name).read_bytes() == wav.read_bytes()
+    for name in ("train.jsonl", "heldout.jsonl"):
+        assert (tmp_path / name).read_bytes() == (path / name).read_bytes()
+    wavs = sorted(wav.name for wav in (path / "wavs").iterdir())
+    assert wavs == sorted(wav.name for wav in (tmp_path / "wavs").iterdir())
+    for name in wavs:
+        assert (tmp_path / "wavs" / name).read_bytes() == (path / "wavs" / name).read_bytes(), name
+
+
+def test_shards_follow_the_plan_not_the_scheduler():
+    jobs = embedded.plan_corpus(utterances_per_speaker=50, speakers=2, seed=0)
+    shards = embedded.plan_shards(jobs, shard_size=20)
+    assert [job for shard in shards for job in shard] == jobs  # plan order, nothing lost
+    for shard in shards:
+        assert 1 <= len(shard) <= 20
+        assert len({(job["speaker"], job["split"]) for job in shard}) == 1
+    # 45 train + 5 held-out per speaker: 20 + 20 + 5 and 5
+    assert [len(shard) for shard in shards] == [20, 20, 5, 5] * 2
+    with pytest.raises(ValueError, match="shard_size"):
+        embedded.plan_shards(jobs, shard_size=0)
 
 
 def test_examples_valid_and_durations_exact(corpus):

@@ -38,6 +38,9 @@ SPLITS = ("train", "heldout")
 RATE_JITTER = 0.08
 PITCH_JITTER = 6
 RANGE_JITTER = 10
+#: Utterances per synthesis shard. Each shard runs, in plan order, in a freshly forked process
+#: (see :func:`_synthesize_shard`), so its bytes depend on the plan alone, not on scheduling.
+SHARD_SIZE = 20
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,25 @@ def plan_corpus(utterances_per_speaker: int, speakers: int, seed: int) -> list[d
                     }
                 )
     return jobs
+
+
+def plan_shards(jobs: list[dict[str, Any]], shard_size: int = SHARD_SIZE) -> list[list[dict[str, Any]]]:
+    """Cut the jobs into synthesis shards: runs of ``shard_size`` within one speaker's split, in plan order.
+
+    The shards are a function of the plan only, so which worker takes which shard (the process
+    scheduling) cannot change what any shard synthesises.
+    """
+    if shard_size < 1:
+        raise ValueError(f"shard_size must be >= 1, got {shard_size}")
+    shards: list[list[dict[str, Any]]] = []
+    previous = None
+    for job in jobs:
+        key = (job["speaker"], job["split"])
+        if key != previous or len(shards[-1]) == shard_size:
+            shards.append([])
+            previous = key
+        shards[-1].append(job)
+    return shards
 
 
 # --------------------------------------------------------------------------- worker side
@@ -229,7 +251,8 @@ def build_embedded_corpus(
     Args:
         utterances_per_speaker: per speaker, about ``HELDOUT_PERCENT`` % go to the held-out split.
         speakers: how many of :data:`SPEAKERS` to use (1-8).
-        workers: synthesis processes (spawned; each forks a child per speaker and split).
+        workers: synthesis processes (spawned; each forks a fresh child per shard of
+            :data:`SHARD_SIZE` utterances, so the bytes do not depend on ``workers``).
     """
     from tqdm.auto import tqdm
 
@@ -256,16 +279,13 @@ def build_embedded_corpus(
                 continue
             phonemes, stressed = phonemized[job["text"]]
             runnable.append({**job, "phonemes": phonemes, "stressed": stressed, "out_dir": str(out)})
-        iterator = (
-            pool.imap(_synthesize_job, runnable, chunksize=16) if pool else map(_synthesize_job, runnable)
-        )
-        results.extend(
-            tqdm(iterator, total=len(runnable), disable=not show_progress, desc="synthesise", unit="utt")
-        )
+        with tqdm(total=len(runnable), disable=not show_progress, desc="synthesise", unit="utt") as bar:
+            for shard_results in pool.imap(_synthesize_shard, plan_shards(runnable)):
+                results.extend(shard_results)
+                bar.update(len(shard_results))
     finally:
-        if pool is not None:
-            pool.close()
-            pool.join()
+        pool.close()
+        pool.join()
 
     manifests: dict[str, list[dict[str, Any]]] = {split: [] for split in SPLITS}
     samples: Counter[str] = Counter()
