@@ -70,6 +70,26 @@ def test_all_curriculum_variants_train_and_evaluate(tmp_path, tiny_corpus_dir, p
     assert table.count("\n| stage") == 4 and "| chance |" in table and "N = 4" in table
 
 
+def test_two_curriculum_runs_print_the_identical_table(tmp_path, tiny_corpus_dir, processor):
+    """What the demo runs (stage 1, stage 1+2, retrieval), twice in one process: identical numbers."""
+    schedule = CurriculumSchedule(
+        stage1_steps=3, stage2_steps=3, stage1_batch_size=4, stage2_batch_size=8, num_candidates=4, logging_steps=1,
+    )  # fmt: skip
+    tables, losses = [], []
+    for run in ("first", "second"):
+        results = run_curriculum(
+            tiny_corpus_dir, tmp_path / run, schedule, variants=("stage1+2", "stage1"), processor=processor,
+            show_progress=False,
+        )  # fmt: skip
+        tables.append(variants_table(results))
+        losses.append([entry["retrieval"] for entry in results.values()])
+    assert tables[0] == tables[1]
+    assert losses[0] == losses[1]
+    first = json.loads((tmp_path / "first" / "stage1+2" / "trainer_state.json").read_text())["log_history"]
+    second = json.loads((tmp_path / "second" / "stage1+2" / "trainer_state.json").read_text())["log_history"]
+    assert [e.get("loss") for e in first] == [e.get("loss") for e in second]
+
+
 def test_demo_leaves_a_report_and_model_directories_loadable_by_auto_classes(tmp_path, tiny_corpus_dir):
     out = tmp_path / "demo"
     shutil.copytree(tiny_corpus_dir, out / "corpus")

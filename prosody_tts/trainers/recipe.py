@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from transformers import HfArgumentParser, TrainingArguments
+from transformers import HfArgumentParser, TrainingArguments, set_seed
 
 logger = logging.getLogger(__name__)
 
@@ -221,6 +221,7 @@ def run_mlm_stage(
     from .mlm import MaskedLMTrainer
 
     processor = processor or _processor(model_args)
+    set_seed(training_args.seed)  # the model is built before the Trainer, which seeds only then
     if model_args.init_from:
         model = DualStreamForMaskedLM.from_pretrained(model_args.init_from)
     else:
@@ -282,6 +283,7 @@ def run_contrastive_stage(
     from .contrastive import ContrastiveTrainer
 
     processor = processor or _processor(model_args)
+    set_seed(training_args.seed)  # the model is built before the Trainer, which seeds only then
     model, origin = build_contrastive_model(model_args, processor)
     logger.info("contrastive model: %s", origin)
     train = _prepared(data_args, training_args, processor, data_args.train_split, stage_args.show_progress)
