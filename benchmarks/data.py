@@ -31,10 +31,10 @@ import torch
 
 from prosody_tts.data.collators import DualStreamCollator
 from prosody_tts.data.schema import canonical_features, make_example
-from prosody_tts.data.sentences import load_sentences
+from prosody_tts.data.sources.sentences import load_sentences
 from prosody_tts.data.streaming import RobustExampleStream
-from prosody_tts.processing.inventory import is_phoneme
 from prosody_tts.processing.processing_dual_stream import DualStreamProcessor
+from prosody_tts.text.inventory import is_phoneme
 
 FILE_RATE = 16000
 

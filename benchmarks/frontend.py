@@ -19,7 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def _sentences(count: int) -> list[str]:
-    from prosody_tts.data.sentences import generate_sentences, load_sentences
+    from prosody_tts.data.sources.sentences import generate_sentences, load_sentences
 
     base = load_sentences("all")
     extra = generate_sentences(max(0, count - len(base)), seed=123)
@@ -48,7 +48,7 @@ def _ours_worker(job: tuple[list[str], int]) -> tuple[int, float]:
 
 def _espeak_worker(job: tuple[list[str], int]) -> tuple[int, float]:
     sentences, _ = job
-    from prosody_tts.processing.espeak_backend import load_phonemizer
+    from prosody_tts.text.espeak_g2p import load_phonemizer
 
     backend_class, _ = load_phonemizer()
     backend = backend_class("ru", with_stress=True, preserve_punctuation=True)

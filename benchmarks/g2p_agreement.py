@@ -105,7 +105,7 @@ def stress_words(words: Sequence[str]) -> list[str]:
     threads = torch.get_num_threads()
     from silero_stress import load_accentor  # its import calls torch.set_num_threads(1)
 
-    from prosody_tts.processing.stress import apply_word_rules
+    from prosody_tts.text.stress import apply_word_rules
 
     accentor = load_accentor()
     torch.set_num_threads(threads)
@@ -152,7 +152,7 @@ def per(pairs: Sequence[tuple[list[str], list[str]]], rewrite: Merge | None = No
 
 
 def _vowel_positions(symbols: Sequence[str]) -> tuple[int, list[int]]:
-    from prosody_tts.processing import inventory
+    from prosody_tts.text import inventory
 
     vowels = [symbol for symbol in symbols if symbol in inventory.VOWELS]
     return len(vowels), [index for index, symbol in enumerate(vowels) if inventory.is_stressed(symbol)]
@@ -175,8 +175,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--dump", type=Path, help="write word / ours / espeak rows (TSV) here")
     args = parser.parse_args(argv)
 
-    from prosody_tts.processing.espeak_backend import EspeakG2P
-    from prosody_tts.processing.g2p import RussianG2P
+    from prosody_tts.text.espeak_g2p import EspeakG2P
+    from prosody_tts.text.g2p import RussianG2P
 
     start = time.perf_counter()
     words = load_words(args.source)

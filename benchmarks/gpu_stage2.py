@@ -25,7 +25,7 @@ from prosody_tts.configuration.contrastive import ProsodyContrastiveConfig
 from prosody_tts.configuration.dual_stream import DualStreamConfig
 from prosody_tts.configuration.ecapa_tdnn import EcapaTdnnConfig
 from prosody_tts.modeling.contrastive import ProsodyContrastiveModel
-from prosody_tts.processing.inventory import PHONEMES, WORD_BOUNDARY
+from prosody_tts.text.inventory import PHONEMES, WORD_BOUNDARY
 
 #: Dense bf16 tensor-core peaks (vendor data sheets, FLOP/s, no sparsity).
 BF16_PEAK = {"H100 80GB HBM3": 989e12, "H100 PCIe": 756e12, "H200": 989e12, "A100": 312e12}
@@ -105,7 +105,8 @@ def time_raw_steps(
     per_layer_frame_checks: bool = False,
 ) -> dict:
     from prosody_tts.data.collators import DualStreamCollator, OccurrenceCollator
-    from prosody_tts.data.prepared import OccurrenceDataset, PreparedCorpus, occurrence_index
+    from prosody_tts.data.occurrences import OccurrenceDataset, occurrence_index
+    from prosody_tts.data.prepared import PreparedCorpus
     from prosody_tts.data.samplers import MixedPhonemeBatchSampler
 
     torch.manual_seed(0)
@@ -171,7 +172,8 @@ def time_trainer(
 ) -> dict:
     from transformers import TrainingArguments
 
-    from prosody_tts.data.prepared import OccurrenceDataset, PreparedCorpus, occurrence_index
+    from prosody_tts.data.occurrences import OccurrenceDataset, occurrence_index
+    from prosody_tts.data.prepared import PreparedCorpus
     from prosody_tts.trainers import ContrastiveTrainer
 
     torch.manual_seed(0)

@@ -25,8 +25,9 @@ import torch
 from transformers import TrainingArguments
 
 from prosody_tts.configuration.contrastive import ProsodyContrastiveConfig
-from prosody_tts.data.embedded import load_embedded_corpus
-from prosody_tts.data.prepared import OccurrenceDataset, occurrence_index, prepare_corpus
+from prosody_tts.data.occurrences import OccurrenceDataset, occurrence_index
+from prosody_tts.data.prepared import prepare_corpus
+from prosody_tts.data.sources.embedded import load_embedded_corpus
 from prosody_tts.data.streaming import RobustExampleStream
 from prosody_tts.modeling.contrastive import ProsodyContrastiveModel
 from prosody_tts.processing.processing_dual_stream import DualStreamProcessor

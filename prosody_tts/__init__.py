@@ -1,54 +1,37 @@
 """prosody_tts: prosody-aware Russian text-to-speech, Transformers-native.
 
-Importing the package registers its classes with the transformers Auto classes, so that
-``AutoConfig``, ``AutoTokenizer``, ``AutoFeatureExtractor`` and ``AutoProcessor`` load saved
-directories (or Hub snapshots) of this project.
+Importing the package runs :func:`prosody_tts.registration.register_all`: ``AutoConfig``,
+``AutoTokenizer``, ``AutoFeatureExtractor``, ``AutoProcessor`` and ``AutoModel*`` then load saved
+directories (or Hub snapshots) of this project, and its pipeline tasks are known to
+``transformers.pipeline``. The package map is ``docs/architecture.md``.
 """
 
 __version__ = "0.1.0.dev0"
 
-from .configuration import DualStreamConfig, EcapaTdnnConfig, ProsodyContrastiveConfig
-from .inference import EncodedPhonemes, PhonemeFeatureExtractionPipeline, encode, feature_extraction_pipeline
-from .modeling import (
+from prosody_tts.configuration import DualStreamConfig, EcapaTdnnConfig, ProsodyContrastiveConfig
+from prosody_tts.modeling import (
     DualStreamForMaskedLM,
     DualStreamModel,
     EcapaTdnnModel,
     ProsodyContrastiveModel,
     load_stage1_weights,
 )
-from .processing import (
+from prosody_tts.pipelines.encode import EncodedPhonemes, encode
+from prosody_tts.pipelines.feature_extraction import (
+    PhonemeFeatureExtractionPipeline,
+    feature_extraction_pipeline,
+)
+from prosody_tts.processing import (
     DualStreamProcessor,
     MelFeatureExtractor,
     PhonemeTokenizer,
-    RussianFrontend,
     load_default_bpe_tokenizer,
     train_bpe_tokenizer,
 )
+from prosody_tts.registration import register_all
+from prosody_tts.text import RussianFrontend
 
-
-def _register_auto_classes() -> None:
-    from transformers import (
-        AutoConfig,
-        AutoFeatureExtractor,
-        AutoModel,
-        AutoModelForMaskedLM,
-        AutoProcessor,
-        AutoTokenizer,
-    )
-
-    AutoConfig.register(DualStreamConfig.model_type, DualStreamConfig, exist_ok=True)
-    AutoTokenizer.register(DualStreamConfig, slow_tokenizer_class=PhonemeTokenizer, exist_ok=True)
-    AutoFeatureExtractor.register(DualStreamConfig, MelFeatureExtractor, exist_ok=True)
-    AutoProcessor.register(DualStreamConfig, DualStreamProcessor, exist_ok=True)
-    AutoModel.register(DualStreamConfig, DualStreamModel, exist_ok=True)
-    AutoModelForMaskedLM.register(DualStreamConfig, DualStreamForMaskedLM, exist_ok=True)
-    AutoConfig.register(EcapaTdnnConfig.model_type, EcapaTdnnConfig, exist_ok=True)
-    AutoModel.register(EcapaTdnnConfig, EcapaTdnnModel, exist_ok=True)
-    AutoConfig.register(ProsodyContrastiveConfig.model_type, ProsodyContrastiveConfig, exist_ok=True)
-    AutoModel.register(ProsodyContrastiveConfig, ProsodyContrastiveModel, exist_ok=True)
-
-
-_register_auto_classes()
+register_all()
 
 __all__ = [
     "DualStreamConfig",

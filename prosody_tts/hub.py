@@ -199,7 +199,7 @@ def _flatten_module(module_name: str) -> tuple[str, set[str]]:
         text = "\n".join(prefix + statement for statement in statements)
         lines[first : last + 1] = [text + ("\n" if lines[last].endswith("\n") else "")]
 
-    from . import __version__
+    from prosody_tts import __version__
 
     relative = path.as_posix()
     marker = f"/{PACKAGE}/"

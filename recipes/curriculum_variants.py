@@ -38,7 +38,7 @@ def main() -> None:
     args = parser.parse_args()
 
     if not (args.corpus / "train.jsonl").is_file():
-        from prosody_tts.data.embedded import build_embedded_corpus
+        from prosody_tts.data.sources.embedded import build_embedded_corpus
 
         build_embedded_corpus(args.corpus, utterances_per_speaker=args.utterances, speakers=args.speakers)
     fields = {k: getattr(args, k) for k in vars(defaults) if hasattr(args, k)}

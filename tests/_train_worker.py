@@ -20,7 +20,8 @@ from transformers import TrainerCallback, TrainingArguments
 
 from prosody_tts.configuration.contrastive import ProsodyContrastiveConfig
 from prosody_tts.configuration.dual_stream import DualStreamConfig
-from prosody_tts.data.prepared import OccurrenceDataset, occurrence_index, prepare_corpus
+from prosody_tts.data.occurrences import OccurrenceDataset, occurrence_index
+from prosody_tts.data.prepared import prepare_corpus
 from prosody_tts.modeling.contrastive import ProsodyContrastiveModel
 from prosody_tts.modeling.dual_stream import DualStreamForMaskedLM
 from prosody_tts.processing.processing_dual_stream import DualStreamProcessor

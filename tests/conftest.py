@@ -12,7 +12,7 @@ import pytest
 @pytest.fixture(scope="session")
 def stress_placer():
     """One silero-stress model for the whole session (loading takes seconds)."""
-    from prosody_tts.processing.stress import StressPlacer
+    from prosody_tts.text.stress import StressPlacer
 
     placer = StressPlacer()
     placer("прогрев")
@@ -21,7 +21,7 @@ def stress_placer():
 
 @pytest.fixture(scope="session")
 def frontend(stress_placer):
-    from prosody_tts.processing.frontend import RussianFrontend
+    from prosody_tts.text.frontend import RussianFrontend
 
     return RussianFrontend(stress=stress_placer)
 
@@ -39,7 +39,7 @@ def processor(frontend):
 def tiny_corpus_dir(tmp_path_factory):
     """A small embedded corpus (2 speakers x 12 utterances) shared by the training tests."""
     pytest.importorskip("espeakng_loader", reason="the embedded corpus needs espeak-ng: pip install 'prosody-tts[espeak]'")
-    from prosody_tts.data.embedded import build_embedded_corpus
+    from prosody_tts.data.sources.embedded import build_embedded_corpus
 
     path = tmp_path_factory.mktemp("tiny_corpus")
     build_embedded_corpus(path, utterances_per_speaker=12, speakers=2, seed=0, workers=1, show_progress=False)
@@ -49,8 +49,8 @@ def tiny_corpus_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def prepared_tiny(tiny_corpus_dir, processor, tmp_path_factory):
     """The tiny corpus' train and held-out splits, prepared (mels + tokens) once."""
-    from prosody_tts.data.embedded import load_embedded_corpus
     from prosody_tts.data.prepared import prepare_corpus
+    from prosody_tts.data.sources.embedded import load_embedded_corpus
 
     cache = tmp_path_factory.mktemp("prepared")
     return {

@@ -21,7 +21,8 @@ import pytest
 import soundfile as sf
 from datasets import Audio, ClassLabel, Features, Value
 
-from prosody_tts.data.adapters import (
+from prosody_tts.data.schema import ExampleError, decode_example_audio, validate_example
+from prosody_tts.data.sources.adapters import (
     CORPORA,
     CorpusAdapter,
     SourceChangedError,
@@ -30,11 +31,9 @@ from prosody_tts.data.adapters import (
     list_corpora,
     load_corpus,
     register_adapter,
-    split_paragraphs,
-    split_sentences,
 )
-from prosody_tts.data.local import BadRowWarning
-from prosody_tts.data.schema import ExampleError, decode_example_audio, validate_example
+from prosody_tts.data.sources.local import BadRowWarning
+from prosody_tts.text.sentence_split import split_paragraphs, split_sentences
 
 RATE = 16000
 

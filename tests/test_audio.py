@@ -19,7 +19,7 @@ from prosody_tts.processing.audio import (
     resampled_length,
     to_mono_float,
 )
-from prosody_tts.processing.errors import AudioError
+from prosody_tts.text.errors import AudioError
 
 
 def _sine(freq: float, rate: int, seconds: float, amp: float = 0.5) -> np.ndarray:

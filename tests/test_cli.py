@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from prosody_tts.cli import DEMO_SENTENCES, main
+from prosody_tts.cli import main
+from prosody_tts.cli.demo import DEMO_SENTENCES
 
 
 def test_demo_frontend_table_prints_every_stage(capsys):

@@ -15,9 +15,9 @@ pytest.importorskip(
     reason="espeak-ng (espeakng-loader) is not installed: pip install 'prosody-tts[espeak]'",
 )
 
-from prosody_tts.data import embedded, espeak_synth
 from prosody_tts.data.schema import validate_example
-from prosody_tts.data.sentences import load_sentences
+from prosody_tts.data.sources import embedded, espeak_synth
+from prosody_tts.data.sources.sentences import load_sentences
 
 HOP = 256
 
@@ -101,7 +101,7 @@ def test_examples_valid_and_durations_exact(corpus):
 
 
 def test_phonemes_are_frontend_output(corpus):
-    from prosody_tts.processing.frontend import RussianFrontend
+    from prosody_tts.text.frontend import RussianFrontend
 
     _, _, examples = corpus
     frontend = RussianFrontend()
@@ -180,7 +180,7 @@ def test_alignment_rejects_a_broken_correspondence():
 
 
 def test_frame_durations_sum_exactly():
-    start, end, durations = espeak_synth.frame_durations([100, 300, 300, 5000], 9000)
+    start, end, durations = espeak_synth.frame_durations([100, 300, 300, 5000], 9000, HOP)
     assert (start, end) == (100, 9000)
     assert sum(durations) == (9000 - 100) // HOP and min(durations) >= 0
 

@@ -7,9 +7,9 @@ import pytest
 pytest.importorskip("phonemizer")
 pytest.importorskip("espeakng_loader")
 
-from prosody_tts.processing import inventory
-from prosody_tts.processing.errors import EmptyTextError, FrontendError
-from prosody_tts.processing.espeak_backend import (
+from prosody_tts.text import inventory
+from prosody_tts.text.errors import EmptyTextError, FrontendError
+from prosody_tts.text.espeak_g2p import (
     EspeakG2P,
     EspeakMappingError,
     map_espeak_phones,

@@ -13,13 +13,13 @@ import torch
 
 librosa = pytest.importorskip("librosa")
 
-from prosody_tts.processing.errors import AudioError  # noqa: E402
 from prosody_tts.processing.feature_extraction import (  # noqa: E402
     MelFeatureExtractor,
     hz_to_mel,
     mel_filterbank,
     mel_to_hz,
 )
+from prosody_tts.text.errors import AudioError  # noqa: E402
 
 SR = 22050
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from prosody_tts.data.festvox import (
+from prosody_tts.data.schema import decode_example_audio, validate_example
+from prosody_tts.data.sources.festvox import (
     FESTVOX_SOURCE,
     FESTVOX_SPEAKER,
     FESTVOX_TO_IPA,
@@ -19,8 +20,7 @@ from prosody_tts.data.festvox import (
     read_lab,
     read_txt_done_data,
 )
-from prosody_tts.data.schema import decode_example_audio, validate_example
-from prosody_tts.processing.inventory import is_symbol
+from prosody_tts.text.inventory import is_symbol
 
 
 def _installed() -> bool:

@@ -4,9 +4,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from prosody_tts.processing.errors import EmptyTextError, FrontendError, UnsupportedCharacterError
-from prosody_tts.processing.frontend import NO_WORD
-from prosody_tts.processing.inventory import PUNCTUATION, WORD_BOUNDARY, is_phoneme, is_symbol
+from prosody_tts.constants import NO_WORD
+from prosody_tts.text.errors import EmptyTextError, FrontendError, UnsupportedCharacterError
+from prosody_tts.text.inventory import PUNCTUATION, WORD_BOUNDARY, is_phoneme, is_symbol
 
 
 def test_stages_are_all_exposed(frontend):
@@ -114,8 +114,8 @@ def _check_consistent(result):
 
 
 def test_batch_equals_one_by_one(stress_placer):
-    from prosody_tts.data.sentences import load_sentences
-    from prosody_tts.processing.frontend import RussianFrontend
+    from prosody_tts.data.sources.sentences import load_sentences
+    from prosody_tts.text.frontend import RussianFrontend
 
     texts = load_sentences("heldout")[:40]
     expected = [RussianFrontend(stress=stress_placer)(t) for t in texts]

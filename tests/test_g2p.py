@@ -1,4 +1,4 @@
-"""Tests of the rule-based Russian G2P (prosody_tts.processing.g2p)."""
+"""Tests of the rule-based Russian G2P (prosody_tts.text.g2p)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prosody_tts.processing.errors import (
+from prosody_tts.text.errors import (
     EmptyTextError,
     FrontendError,
     StressMarkError,
     UnsupportedCharacterError,
 )
-from prosody_tts.processing.g2p import EXCEPTIONS, RussianG2P
-from prosody_tts.processing.inventory import is_phoneme
+from prosody_tts.text.g2p import EXCEPTIONS, RussianG2P
+from prosody_tts.text.inventory import is_phoneme
 
 
 @pytest.fixture(scope="module")

@@ -12,16 +12,15 @@ from prosody_tts import (
     ProsodyContrastiveConfig,
     ProsodyContrastiveModel,
 )
-from prosody_tts.inference import (
+from prosody_tts.modeling.layers import AdaLNZeroModulation, WordFusion
+from prosody_tts.pipelines.encode import EncodedPhonemes, encode
+from prosody_tts.pipelines.feature_extraction import (
     PIPELINE_TASK,
-    EncodedPhonemes,
     PhonemeFeatureExtractionPipeline,
-    encode,
     feature_extraction_pipeline,
 )
-from prosody_tts.modeling.layers import AdaLNZeroModulation, WordFusion
-from prosody_tts.processing.errors import EmptyTextError, UnsupportedCharacterError
-from prosody_tts.processing.inventory import PUNCTUATION, WORD_BOUNDARY
+from prosody_tts.text.errors import EmptyTextError, UnsupportedCharacterError
+from prosody_tts.text.inventory import PUNCTUATION, WORD_BOUNDARY
 
 TEXTS = [
     "Привет, мир!",

@@ -18,7 +18,8 @@ import pytest
 import soundfile as sf
 from datasets import Dataset, IterableDataset
 
-from prosody_tts.data.local import (
+from prosody_tts.data.schema import ExampleError, decode_example_audio, validate_example
+from prosody_tts.data.sources.local import (
     BadRowWarning,
     load_manifest,
     load_wav_txt_dir,
@@ -26,7 +27,6 @@ from prosody_tts.data.local import (
     scan_wav_txt_dir,
     webdataset_features,
 )
-from prosody_tts.data.schema import ExampleError, decode_example_audio, validate_example
 
 RATE = 16000
 

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from prosody_tts.data.mlm import IGNORE_INDEX, DualStreamMLMCollator
+from prosody_tts.constants import IGNORE_INDEX
+from prosody_tts.data.mlm import DualStreamMLMCollator
 
 PAD, UNK, BOS, EOS, MASK = 0, 1, 2, 3, 4
 SPECIALS = [PAD, UNK, BOS, EOS, MASK]

@@ -1,4 +1,4 @@
-"""Tests for the Russian text normaliser (prosody_tts.processing.normalizer)."""
+"""Tests for the Russian text normaliser (prosody_tts.text.normalizer)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from prosody_tts.processing.errors import (
+from prosody_tts.text.errors import (
     EmptyTextError,
     FrontendError,
     StressMarkError,
     TransliterationWarning,
     UnsupportedCharacterError,
 )
-from prosody_tts.processing.inventory import PUNCTUATION
-from prosody_tts.processing.normalizer import RussianNormalizer, normalize_text, transliterate_latin
+from prosody_tts.text.inventory import PUNCTUATION
+from prosody_tts.text.normalizer import RussianNormalizer, normalize_text, transliterate_latin
 
 _P = re.escape("".join(PUNCTUATION))
 _ALLOWED = re.compile(f"^[А-Яа-яЁё+\\- {_P}]*$")
@@ -366,3 +366,15 @@ def test_long_paragraph() -> None:
     out = norm(paragraph)  # speed is measured by benchmarks, not asserted here
     assert out.count("двадцать пятое декабря") >= 25
     assert not re.search(r"\d", out)
+
+
+def test_every_abbreviation_the_normalizer_expands_is_in_the_shared_list():
+    """The sentence splitter and the normaliser read one abbreviation list."""
+    import re
+
+    from prosody_tts.text.normalizer.units import _ABBREVIATIONS, ABBREVIATIONS
+
+    stems = set()
+    for pattern, _, _ in _ABBREVIATIONS:
+        stems.update(re.findall(r"([а-яё]+)\\\.", pattern.pattern))
+    assert stems and stems <= ABBREVIATIONS, stems - ABBREVIATIONS

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from transformers import AutoProcessor
 
 import prosody_tts  # noqa: F401  (registers the Auto classes)
-from prosody_tts.processing.errors import AudioError, FrontendError
 from prosody_tts.processing.processing_dual_stream import DualStreamProcessor
+from prosody_tts.text.errors import AudioError, FrontendError
 
 KEYS = [
     "phoneme_input_ids",

@@ -167,7 +167,10 @@ def test_dual_stream_masked_lm_loads_with_remote_code(remote):
             "AutoModel": "modeling_dual_stream.DualStreamModel",
             "AutoModelForMaskedLM": "modeling_dual_stream.DualStreamForMaskedLM",
         },
-        ["configuration_dual_stream.py", "modeling_dual_stream.py", "modeling_layers.py", "modeling_remote_code.py"],
+        [
+            "configuration_dual_stream.py", "constants.py", "modeling_dual_stream.py", "modeling_layers.py",
+            "modeling_losses.py", "modeling_remote_code.py",
+        ],  # fmt: skip
     )
     modeling = (case["dir"] / "modeling_dual_stream.py").read_text()
     assert "from .configuration_dual_stream import DualStreamConfig" in modeling
@@ -215,9 +218,11 @@ def test_flatten_sources_has_no_package_imports():
     assert set(files) == {
         "configuration_dual_stream.py",
         "configuration_ecapa_tdnn.py",
+        "constants.py",
         "modeling_dual_stream.py",
         "modeling_ecapa_tdnn.py",
         "modeling_layers.py",
+        "modeling_losses.py",
         "modeling_remote_code.py",
     }
     for text in files.values():

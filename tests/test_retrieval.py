@@ -283,7 +283,7 @@ def tiny_model_dir(tiny_model, processor, tmp_path_factory):
 
 
 def test_tiny_model_end_to_end(tiny_model, prepared_tiny):
-    from prosody_tts.data.prepared import occurrence_index
+    from prosody_tts.data.occurrences import occurrence_index
 
     heldout = prepared_tiny["heldout"]
     index = occurrence_index(heldout)
@@ -331,10 +331,10 @@ def test_model_directory_and_speaker_ids(tiny_model_dir, prepared_tiny):
 
 # ---------------------------------------------------------------------------------- CLI
 def _parse(argv: list[str]) -> argparse.Namespace:
-    from prosody_tts.evaluation.cli import add_evaluate_parser
+    from prosody_tts.cli.evaluate import add_parser
 
     parser = argparse.ArgumentParser(prog="prosody-tts")
-    add_evaluate_parser(parser.add_subparsers(title="commands"))
+    add_parser(parser.add_subparsers(title="commands"))
     return parser.parse_args(argv)
 
 

@@ -9,15 +9,10 @@ from collections.abc import Iterator
 import pytest
 import torch
 
-from prosody_tts.data.occurrences import PhonemeOccurrence, phoneme_occurrences
-from prosody_tts.data.samplers import (
-    MixedPhonemeBatchSampler,
-    SamePhonemeBatchSampler,
-    StreamingOccurrenceBatches,
-    UtteranceBatchSampler,
-)
-from prosody_tts.data.streaming import OccurrenceIndex
-from prosody_tts.processing.inventory import PHONEMES, STRESSED_VOWELS, WORD_BOUNDARY
+from prosody_tts.data.occurrence_stream import StreamingOccurrenceBatches
+from prosody_tts.data.occurrences import OccurrenceIndex, PhonemeOccurrence, phoneme_occurrences
+from prosody_tts.data.samplers import MixedPhonemeBatchSampler, SamePhonemeBatchSampler, UtteranceBatchSampler
+from prosody_tts.text.inventory import PHONEMES, STRESSED_VOWELS, WORD_BOUNDARY
 
 #: A skewed (Zipf-like) choice of symbols: the first ones are far more frequent.
 SYMBOLS = [

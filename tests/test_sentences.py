@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from prosody_tts.data import sentences as sentences_module
-from prosody_tts.data.sentences import (
+from prosody_tts.data.sources import sentences as sentences_module
+from prosody_tts.data.sources.sentences import (
     SENTENCE_TYPES,
     generate_sentences,
     generator_capacity,

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from prosody_tts.processing.errors import StressMarkError
-from prosody_tts.processing.stress import (
+from prosody_tts.text.errors import StressMarkError
+from prosody_tts.text.stress import (
     CLITICS,
     StressPlacer,
     apply_word_rules,

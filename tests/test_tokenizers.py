@@ -6,9 +6,9 @@ import pytest
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 import prosody_tts  # noqa: F401  (registers the Auto classes)
-from prosody_tts.processing.inventory import PUNCTUATION, SYMBOLS, WORD_BOUNDARY
 from prosody_tts.processing.tokenization_bpe import load_default_bpe_tokenizer, train_bpe_tokenizer
 from prosody_tts.processing.tokenization_phoneme import PhonemeTokenizer, default_phoneme_vocab
+from prosody_tts.text.inventory import PUNCTUATION, SYMBOLS, WORD_BOUNDARY
 
 
 def test_phoneme_vocab_covers_inventory_with_pad_zero():

@@ -16,7 +16,7 @@ from transformers import TrainingArguments
 
 from prosody_tts.configuration.contrastive import ProsodyContrastiveConfig
 from prosody_tts.configuration.dual_stream import DualStreamConfig
-from prosody_tts.data.prepared import OccurrenceDataset, occurrence_index
+from prosody_tts.data.occurrences import OccurrenceDataset, occurrence_index
 from prosody_tts.modeling.contrastive import ProsodyContrastiveModel
 from prosody_tts.modeling.dual_stream import DualStreamForMaskedLM
 from prosody_tts.trainers import ContrastiveTrainer, MaskedLMTrainer, SeededMLMCollator
@@ -242,8 +242,8 @@ def test_mlm_trainer_trains_on_a_text_stream(tmp_path, processor):
 
 
 def test_contrastive_trainer_trains_on_streamed_occurrence_batches(tmp_path, processor, prepared_tiny):
-    from prosody_tts.data.prepared import _row_occurrences
-    from prosody_tts.data.samplers import StreamingOccurrenceBatches
+    from prosody_tts.data.occurrence_stream import StreamingOccurrenceBatches
+    from prosody_tts.data.occurrences import _row_occurrences
 
     corpus = prepared_tiny["train"]
     rows = [{**corpus[i], "occurrences": _row_occurrences(corpus[i], 1)} for i in range(len(corpus))]

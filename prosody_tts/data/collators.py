@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..processing.frontend import NO_WORD
+from prosody_tts.constants import NO_WORD
+from prosody_tts.processing.padding import pad_rows_tensor, padded_length
 
 __all__ = ["DualStreamCollator", "OccurrenceCollator"]
 
@@ -90,16 +91,8 @@ class DualStreamCollator:
         self.speaker_to_id[speaker] = len(self.speaker_to_id)
         return self.speaker_to_id[speaker]
 
-    def _length(self, longest: int) -> int:
-        if self.pad_to_multiple_of:
-            return -(-longest // self.pad_to_multiple_of) * self.pad_to_multiple_of
-        return longest
-
     def _pad_rows(self, rows: Sequence[Sequence[int]], value: int) -> torch.Tensor:
-        out = torch.full((len(rows), self._length(max(len(r) for r in rows))), value, dtype=torch.long)
-        for i, row in enumerate(rows):
-            out[i, : len(row)] = torch.as_tensor(list(row), dtype=torch.long)
-        return out
+        return pad_rows_tensor(rows, value, multiple_of=self.pad_to_multiple_of)
 
     def __call__(self, examples: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         if not examples:
@@ -126,7 +119,7 @@ class DualStreamCollator:
             feats = [
                 torch.as_tensor(np.asarray(ex["input_features"]), dtype=torch.float32) for ex in examples
             ]
-            frames = self._length(max(f.shape[0] for f in feats))
+            frames = padded_length([f.shape[0] for f in feats], multiple_of=self.pad_to_multiple_of)
             out = torch.full((len(feats), frames, feats[0].shape[1]), self.feature_padding_value)
             mask = torch.zeros(len(feats), frames, dtype=torch.long)
             for i, f in enumerate(feats):

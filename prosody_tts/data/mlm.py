@@ -20,9 +20,9 @@ from typing import Any
 
 import torch
 
-from ..processing.frontend import NO_WORD
+from prosody_tts.constants import IGNORE_INDEX, NO_WORD
+from prosody_tts.processing.padding import pad_rows_tensor
 
-IGNORE_INDEX = -100
 STREAMS = ("phoneme", "bpe")
 
 
@@ -99,9 +99,9 @@ class DualStreamMLMCollator:
             if any(key not in example for example in examples):
                 continue
             pad_id = getattr(self, f"{stream}_pad_id")
-            ids = _pad([example[key] for example in examples], pad_id)
-            mask = _pad([example.get(f"{stream}_attention_mask", [1] * len(example[key])) for example in examples], 0)
-            words = _pad(
+            ids = pad_rows_tensor([example[key] for example in examples], pad_id)
+            mask = pad_rows_tensor([example.get(f"{stream}_attention_mask", [1] * len(example[key])) for example in examples], 0)
+            words = pad_rows_tensor(
                 [example.get(f"{stream}_word_ids", [NO_WORD] * len(example[key])) for example in examples], NO_WORD
             )
             masked, labels = self.mask_stream(stream, ids, mask, words)
@@ -150,10 +150,3 @@ class DualStreamMLMCollator:
         picks = torch.randint(len(ordinary), (count,), generator=self.generator)
         return ordinary[picks].to(dtype)
 
-
-def _pad(rows: Sequence[Sequence[int]], value: int) -> torch.Tensor:
-    length = max(len(row) for row in rows)
-    out = torch.full((len(rows), length), value, dtype=torch.long)
-    for index, row in enumerate(rows):
-        out[index, : len(row)] = torch.as_tensor(list(row), dtype=torch.long)
-    return out

@@ -2,9 +2,9 @@
 
 Stage 2 and 3 visit each utterance many times (once per sampled phoneme occurrence, every
 epoch). Running the front-end (stress model) and the mel extractor each time would cap training
-at the data path's rate, so :func:`prepare_corpus` runs :class:`~.streaming.RobustExampleStream`
+at the data path's rate, so :func:`prepare_corpus` runs :class:`~prosody_tts.data.streaming.RobustExampleStream`
 over a source once and writes the processed rows into an Arrow file (memory-mapped, so a large
-corpus does not sit in RAM). :class:`OccurrenceDataset` then serves ``(utterance, occurrence)``
+corpus does not sit in RAM). :class:`~prosody_tts.data.occurrences.OccurrenceDataset` then serves ``(utterance, occurrence)``
 items to the phoneme batch samplers.
 
 A prepared row (all lists are Python lists / numpy arrays):
@@ -27,31 +27,27 @@ import hashlib
 import json
 import logging
 import os
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-from .occurrences import PhonemeOccurrence, phoneme_occurrences
-from .streaming import OccurrenceIndex, RobustExampleStream
+from prosody_tts.constants import PREPARED_FILE, PREPARED_INFO
+from prosody_tts.data.streaming import RobustExampleStream
 
 logger = logging.getLogger(__name__)
 
+
 __all__ = [
     "PREPARED_FILE",
-    "OccurrenceDataset",
     "PreparedCorpus",
-    "occurrence_index",
     "prepare_corpus",
     "prepared_features",
 ]
 
-#: File names inside a ``prepare_corpus(cache_dir=...)`` folder.
-PREPARED_FILE = "prepared.arrow"
-PREPARED_INFO = "prepared.json"
+
 
 
 def prepared_features(num_mel_bins: int):
@@ -218,49 +214,3 @@ def _source_key(dataset: Any) -> str | None:
         return None
     return hashlib.sha256("\n".join(map(str, ids)).encode("utf-8")).hexdigest()[:32]
 
-
-def _row_occurrences(row: Mapping[str, Any], min_frames: int) -> list[PhonemeOccurrence]:
-    durations = list(row["phoneme_durations"])[1:-1]  # drop <s>, </s>
-    example = {"id": str(row["id"]), "speaker": str(row["speaker"]), "phonemes": list(row["phonemes"])}
-    example["phoneme_durations"] = [int(d) for d in durations]
-    return phoneme_occurrences(example, min_frames)
-
-
-def occurrence_index(corpus: PreparedCorpus, min_frames: int = 1, keep_stress: bool = True) -> OccurrenceIndex:
-    """Every phoneme occurrence of a prepared corpus (no features are read)."""
-    rows = corpus.rows
-    if hasattr(rows, "select_columns"):
-        rows = rows.select_columns(["id", "speaker", "phonemes", "phoneme_durations"]).with_format(None)
-    occurrences = [occ for row in rows for occ in _row_occurrences(row, min_frames)]
-    return OccurrenceIndex.from_occurrences(occurrences, keep_stress=keep_stress)
-
-
-class OccurrenceDataset(torch.utils.data.Dataset):
-    """``dataset[i]`` → ``{"example": prepared row, "occurrence": index[i]}`` for the samplers.
-
-    The phoneme batch samplers yield occurrence indices; an utterance with several sampled
-    occurrences is read once per batch thanks to a small row cache.
-    """
-
-    def __init__(self, corpus: PreparedCorpus, index: OccurrenceIndex, cache_size: int = 256) -> None:
-        self.corpus, self.index, self.cache_size = corpus, index, cache_size
-        missing = {occ.utterance_id for occ in index} - set(corpus.row_of)
-        if missing:
-            raise ValueError(f"{len(missing)} indexed utterances are not in the prepared corpus, e.g. {sorted(missing)[:3]}")
-        self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        occurrence = self.index[int(index)]
-        key = occurrence.utterance_id
-        row = self._cache.get(key)
-        if row is None:
-            row = self.corpus.row(key)
-            self._cache[key] = row
-            if len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(key)
-        return {"example": row, "occurrence": occurrence}

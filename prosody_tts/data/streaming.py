@@ -1,21 +1,11 @@
-"""Streaming data: rank sharding, a robust example stream with resumable state, the occurrence index.
+"""A robust example stream: canonical examples → mels (+ both token streams), every bad one skipped and counted.
 
-Who shards (the rule: exactly once)
------------------------------------
-:func:`shard_for_rank` shuffles with a fixed seed, then splits with
-``datasets.distributed.split_dataset_by_node``: each rank reads only its own part. The result is
-wrapped in a :class:`RobustExampleStream` (a ``torch.utils.data.IterableDataset``) with
-``rank_sharded=(rank, world_size)``.
+::
 
-Accelerate would shard it a second time: with ``dispatch_batches=True`` (its default for
-iterable datasets) rank 0 reads everything and dispatches slices, and with ``dispatch_batches=False``
-``prepare_data_loader`` still wraps a torch ``IterableDataset`` in ``IterableDatasetShard``, which
-keeps one batch in ``world_size`` of what the rank reads. So:
-
-* pass :data:`TRAINER_ACCELERATOR_CONFIG` as ``TrainingArguments(accelerator_config=...)``;
-* call :func:`neutralize_accelerate_resharding` on the prepared train dataloader (or mix
-  :class:`RankShardedTrainerMixin` into the Trainer, which does both that and
-  :func:`assert_not_sharded_twice`).
+    source (🤗 Dataset / IterableDataset / list, often from sharding.shard_for_rank)
+      ─► schema check ─► decode (soundfile + soxr) ─► frame + duration check ─► log-mel
+      ─► processor: both token streams, aligned to stored phonemes ─► dict per example
+      (a failing step skips the example: logged once, counted by reason in ``skipped``)
 
 Resume
 ------
@@ -25,10 +15,9 @@ without a shuffle buffer resume through ``IterableDataset.state_dict()``; source
 buffer (whose content 🤗 datasets does not save) resume by replaying the seeded order and discarding
 the consumed examples *undecoded* (no audio decoding, so cheap but O(consumed) reads). Either way
 the resumed stream continues exactly where the saved one stopped (no repeats, no gaps).
-:class:`StreamStateCallback` writes the state into every checkpoint; :func:`restore_stream_state`
-loads it (then set ``TrainingArguments(ignore_data_skip=True)`` so the Trainer does not skip
-batches again). Exact state is tracked in the process that iterates the stream: use
-``dataloader_num_workers=0`` for the train stream when exact resume matters (see docs/streaming.md).
+:mod:`prosody_tts.data.stream_state` writes that state into every Trainer checkpoint. Exact state
+is tracked in the process that iterates the stream: use ``dataloader_num_workers=0`` for the train
+stream when exact resume matters (see docs/streaming.md).
 """
 
 from __future__ import annotations
@@ -39,39 +28,19 @@ import math
 import os
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..processing.errors import AudioError
-from ..processing.inventory import is_phoneme, is_symbol
-from .occurrences import PhonemeOccurrence, phoneme_occurrences, word_indices
-from .schema import decode_example_audio, example_problems
+from prosody_tts.data.occurrences import phoneme_occurrences
+from prosody_tts.data.schema import decode_example_audio, example_problems
+from prosody_tts.text.errors import AudioError, WordMismatchError
+from prosody_tts.text.inventory import is_symbol
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "SKIP_REASONS",
-    "STATE_FILE_PATTERN",
-    "TRAINER_ACCELERATOR_CONFIG",
-    "OccurrenceIndex",
-    "RankShardedTrainerMixin",
-    "RobustExampleStream",
-    "ShardedTwiceError",
-    "StreamStateCallback",
-    "assert_not_sharded_twice",
-    "iter_occurrences",
-    "neutralize_accelerate_resharding",
-    "read_skip_counts",
-    "restore_stream_state",
-    "shard_for_rank",
-]
-
-#: ``TrainingArguments(accelerator_config=...)`` for a rank-sharded stream: no dispatching from
-#: rank 0, no batch splitting. Not sufficient alone: see :func:`neutralize_accelerate_resharding`.
-TRAINER_ACCELERATOR_CONFIG: dict[str, bool] = {"dispatch_batches": False, "split_batches": False}
 
 #: Skip reasons counted by :class:`RobustExampleStream`.
 SKIP_REASONS = (
@@ -86,110 +55,6 @@ SKIP_REASONS = (
     "feature_error",  # the feature extractor failed
     "error",  # anything else (the exception type is logged)
 )
-
-#: Name of the per-rank state file that :class:`StreamStateCallback` writes into a checkpoint.
-STATE_FILE_PATTERN = "stream_state_rank{rank}.json"
-
-
-class ShardedTwiceError(RuntimeError):
-    """A rank-sharded stream is about to be sharded again by Accelerate."""
-
-
-# ---------------------------------------------------------------------------------- sharding
-def shard_for_rank(
-    dataset: Any, rank: int, world_size: int, seed: int | None, buffer_size: int = 1000
-) -> Any:
-    """Shuffle (seeded, the same on every rank) and keep this rank's part.
-
-    Works for ``datasets.Dataset`` (shuffled index, then a contiguous chunk per rank) and
-    ``datasets.IterableDataset`` (shard order + a ``buffer_size`` buffer, then
-    ``split_dataset_by_node``'s ``"auto"`` strategy: whole shards per rank when
-    ``n_shards % world_size == 0``, otherwise every rank reads all shards and keeps one example in
-    ``world_size``). ``seed=None`` skips the shuffle. The shuffle comes first so that every rank
-    agrees on the order it splits.
-    """
-    from datasets import Dataset, IterableDataset
-    from datasets.distributed import split_dataset_by_node
-
-    if world_size < 1 or not 0 <= rank < world_size:
-        raise ValueError(f"need 0 <= rank < world_size, got rank={rank}, world_size={world_size}")
-    if isinstance(dataset, IterableDataset):
-        if seed is not None:
-            dataset = dataset.shuffle(seed=seed, buffer_size=buffer_size)
-    elif isinstance(dataset, Dataset):
-        if seed is not None:
-            dataset = dataset.shuffle(seed=seed)
-    else:
-        raise TypeError(
-            f"shard_for_rank takes a datasets Dataset or IterableDataset, got {type(dataset).__name__}"
-        )
-    if world_size == 1:
-        return dataset
-    return split_dataset_by_node(dataset, rank=rank, world_size=world_size)
-
-
-def _stream_inside(obj: Any) -> RobustExampleStream | None:
-    """The :class:`RobustExampleStream` a dataloader / dataset wrapper holds, if any."""
-    for _ in range(8):
-        if isinstance(obj, RobustExampleStream):
-            return obj
-        inner = getattr(obj, "dataset", None)
-        if inner is None or inner is obj:
-            return None
-        obj = inner
-    return None
-
-
-def neutralize_accelerate_resharding(dataloader: Any) -> Any:
-    """Make Accelerate's ``IterableDatasetShard`` around a rank-sharded stream a pass-through.
-
-    ``accelerator.prepare`` wraps an iterable dataset in ``IterableDatasetShard`` whenever
-    ``num_processes > 1`` and batches are not dispatched; around a stream that is already
-    rank-sharded that would keep only ``1 / world_size`` of this rank's data. Setting the wrapper
-    to one process with batch size 1 makes it yield every element unchanged (no tail padding).
-    Returns the dataloader.
-    """
-    shard = getattr(dataloader, "dataset", None)
-    if type(shard).__name__ == "IterableDatasetShard":
-        stream = _stream_inside(shard.dataset)
-        if stream is not None and stream.rank_sharded is not None:
-            shard.num_processes, shard.process_index, shard.batch_size, shard.split_batches = 1, 0, 1, False
-    return dataloader
-
-
-def assert_not_sharded_twice(dataloader: Any) -> None:
-    """Raise :class:`ShardedTwiceError` if a prepared dataloader would shard a rank-sharded stream again.
-
-    Detects Accelerate's batch dispatching (``DataLoaderDispatcher``) and an active
-    ``IterableDatasetShard`` (``num_processes > 1``) around a stream built with ``rank_sharded``.
-    """
-    stream = _stream_inside(dataloader)
-    if stream is None or stream.rank_sharded is None or stream.rank_sharded[1] == 1:
-        return
-    if type(dataloader).__name__ == "DataLoaderDispatcher":
-        raise ShardedTwiceError(
-            "the stream is already sharded per rank but Accelerate dispatches batches from rank 0; "
-            f"pass accelerator_config={TRAINER_ACCELERATOR_CONFIG}"
-        )
-    shard = getattr(dataloader, "dataset", None)
-    if type(shard).__name__ == "IterableDatasetShard" and shard.num_processes > 1:
-        raise ShardedTwiceError(
-            "the stream is already sharded per rank but Accelerate's IterableDatasetShard keeps "
-            f"1/{shard.num_processes} of it again; call neutralize_accelerate_resharding(dataloader)"
-        )
-
-
-class RankShardedTrainerMixin:
-    """Mix into a ``transformers.Trainer`` whose ``train_dataset`` is a rank-sharded stream.
-
-    ``get_train_dataloader`` neutralises Accelerate's second sharding and checks the result.
-    Use with ``TrainingArguments(accelerator_config=TRAINER_ACCELERATOR_CONFIG, max_steps=...)``.
-    """
-
-    def get_train_dataloader(self):  # type: ignore[no-untyped-def]
-        dataloader = neutralize_accelerate_resharding(super().get_train_dataloader())  # type: ignore[misc]
-        assert_not_sharded_twice(dataloader)
-        return dataloader
 
 
 # ---------------------------------------------------------------------------------- the stream
@@ -457,18 +322,12 @@ class RobustExampleStream(torch.utils.data.IterableDataset):
             self._skip(example, "text_error", f"{type(err).__name__}: {err}")
             return None
         stored = example.get("phonemes")
-        if stored is not None:
-            stored = list(stored)
-            words = word_indices(stored)
-            stored_word_ids = [w if is_phoneme(s) else -1 for s, w in zip(stored, words, strict=True)]
-            if (max(words) + 1 if words else 0) != len(phonemized.words):
-                self._skip(
-                    example,
-                    "word_mismatch",
-                    f"stored phonemes have {max(words) + 1 if words else 0} words, the text {len(phonemized.words)}",
-                )
+        if stored is not None:  # the stored phonemes carry the durations: the stream is built from them
+            try:
+                phonemized = phonemized.with_phonemes(stored)
+            except WordMismatchError as err:
+                self._skip(example, "word_mismatch", f"stored {err}")
                 return None
-            phonemized = replace(phonemized, phonemes=stored, phoneme_word_ids=stored_word_ids)
         try:
             encoded = self.processor.encode_phonemized([phonemized], padding=False)
         except Exception as err:
@@ -572,161 +431,3 @@ def read_skip_counts(skip_log_dir: str | os.PathLike) -> Counter[str]:
                 total.update(json.load(handle)["skipped"])
     return total
 
-
-# ---------------------------------------------------------------------------------- Trainer side
-def _make_callback_base() -> type:
-    from transformers import TrainerCallback
-
-    return TrainerCallback
-
-
-class StreamStateCallback(_make_callback_base()):
-    """Save the stream's position into each checkpoint (``stream_state_rank{r}.json``).
-
-    The position saved is the one after the batches the Trainer has *trained on*
-    (``global_step * gradient_accumulation_steps`` batches of ``per_device_train_batch_size``),
-    not the stream's live position, which runs ahead by Accelerate's one-batch lookahead.
-    Exact with ``dataloader_num_workers=0`` (the stream is then iterated in this process); with
-    workers the main process never sees the position and the callback saves nothing but a
-    warning. Resume with :func:`restore_stream_state` and ``ignore_data_skip=True``.
-    """
-
-    def __init__(self, stream: RobustExampleStream) -> None:
-        self.stream = stream
-
-    def on_save(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
-        if getattr(args, "dataloader_num_workers", 0):
-            logger.warning("stream state not saved: the stream runs in DataLoader workers (num_workers > 0)")
-            return control
-        batches = state.global_step * args.gradient_accumulation_steps
-        examples = self.stream.examples_after_batches(batches, args.per_device_train_batch_size)
-        stream_state = self.stream.state_dict(at_examples=examples)
-        folder = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
-        save_stream_state(stream_state, folder, getattr(args, "process_index", 0))
-        return control
-
-
-def save_stream_state(
-    stream_state: Mapping[str, Any], checkpoint_dir: str | os.PathLike, rank: int = 0
-) -> str:
-    """Write a stream state into ``checkpoint_dir`` as JSON; returns the file path."""
-    os.makedirs(checkpoint_dir, exist_ok=True)
-    path = os.path.join(checkpoint_dir, STATE_FILE_PATTERN.format(rank=rank))
-    with open(path + ".tmp", "w", encoding="utf-8") as handle:
-        json.dump(stream_state, handle, ensure_ascii=False)
-    os.replace(path + ".tmp", path)
-    return path
-
-
-def restore_stream_state(
-    stream: RobustExampleStream, checkpoint_dir: str | os.PathLike, rank: int = 0
-) -> bool:
-    """Load the state :class:`StreamStateCallback` saved for ``rank``; False when there is none."""
-    path = os.path.join(checkpoint_dir, STATE_FILE_PATTERN.format(rank=rank))
-    if not os.path.isfile(path):
-        return False
-    with open(path, encoding="utf-8") as handle:
-        stream.load_state_dict(json.load(handle))
-    return True
-
-
-# ---------------------------------------------------------------------------------- occurrences
-class OccurrenceIndex:
-    """Every :class:`PhonemeOccurrence` of a set of canonical examples, with lookups.
-
-    Built from examples' ``phonemes`` + ``phoneme_durations`` only (no audio is read); examples
-    without them, or with a problem :func:`example_problems` reports, are skipped and counted
-    in :attr:`skipped`. ``keep_stress=False`` groups ``ˈa`` with ``a``.
-    """
-
-    def __init__(
-        self, examples: Iterable[Mapping[str, Any]], min_frames: int = 1, keep_stress: bool = True
-    ) -> None:
-        self.keep_stress = keep_stress
-        self.occurrences: list[PhonemeOccurrence] = []
-        self.skipped: Counter[str] = Counter()
-        self._by_phoneme: dict[str, list[int]] = {}
-        self._by_utterance: dict[str, list[int]] = {}
-        for example in examples:
-            if example.get("phonemes") is None or example.get("phoneme_durations") is None:
-                self.skipped["no_durations"] += 1
-                continue
-            if example_problems(example):
-                self.skipped["schema"] += 1
-                continue
-            for occurrence in phoneme_occurrences(example, min_frames):
-                self._add(occurrence)
-            self._by_utterance.setdefault(str(example["id"]), [])
-
-    @classmethod
-    def from_occurrences(
-        cls, occurrences: Iterable[PhonemeOccurrence], keep_stress: bool = True
-    ) -> OccurrenceIndex:
-        """An index over already extracted occurrences (kept in order; no schema check)."""
-        index = cls((), keep_stress=keep_stress)
-        for occurrence in occurrences:
-            index._add(occurrence)
-        return index
-
-    def _add(self, occurrence: PhonemeOccurrence) -> None:
-        index = len(self.occurrences)
-        self.occurrences.append(occurrence)
-        self._by_phoneme.setdefault(occurrence.identity(self.keep_stress), []).append(index)
-        self._by_utterance.setdefault(occurrence.utterance_id, []).append(index)
-
-    def __len__(self) -> int:
-        return len(self.occurrences)
-
-    def __getitem__(self, index: int) -> PhonemeOccurrence:
-        return self.occurrences[index]
-
-    def __iter__(self) -> Iterator[PhonemeOccurrence]:
-        return iter(self.occurrences)
-
-    @property
-    def phonemes(self) -> list[str]:
-        """Identities present, sorted."""
-        return sorted(self._by_phoneme)
-
-    @property
-    def utterance_ids(self) -> list[str]:
-        return list(self._by_utterance)
-
-    def by_phoneme(self, identity: str) -> list[PhonemeOccurrence]:
-        """Occurrences of one identity (``"ˈa"``; ``"a"`` covers both with ``keep_stress=False``)."""
-        return [self.occurrences[i] for i in self._by_phoneme.get(identity, [])]
-
-    def indices_by_phoneme(self, identity: str) -> list[int]:
-        """Positions in :attr:`occurrences` of one identity (what a sampler draws from)."""
-        return list(self._by_phoneme.get(identity, []))
-
-    def by_utterance(self, utterance_id: str) -> list[PhonemeOccurrence]:
-        return [self.occurrences[i] for i in self._by_utterance.get(utterance_id, [])]
-
-    def counts(self) -> Counter[str]:
-        """Occurrences per identity."""
-        return Counter({identity: len(ids) for identity, ids in self._by_phoneme.items()})
-
-    def speakers_of(self, identity: str) -> Counter[str]:
-        """Occurrences per speaker for one identity."""
-        return Counter(self.occurrences[i].speaker for i in self._by_phoneme.get(identity, []))
-
-    def frame_quantiles(self, identity: str, q: Sequence[float] = (0.1, 0.5, 0.9)) -> list[float]:
-        """Duration quantiles (frames) of one identity; empty list when absent."""
-        frames = [self.occurrences[i].num_frames for i in self._by_phoneme.get(identity, [])]
-        return [float(x) for x in np.quantile(frames, q)] if frames else []
-
-
-def iter_occurrences(
-    examples: Iterable[Mapping[str, Any]], min_frames: int = 1
-) -> Iterator[tuple[Mapping[str, Any], list[PhonemeOccurrence]]]:
-    """Streamed occurrence index: ``(example, occurrences)`` for every indexable example.
-
-    Works on a :class:`RobustExampleStream` built with ``with_occurrences=True`` (its outputs
-    already carry them) or on raw canonical examples; examples without durations are passed over.
-    """
-    for example in examples:
-        if "occurrences" in example:
-            yield example, example["occurrences"]
-        elif example.get("phonemes") is not None and example.get("phoneme_durations") is not None:
-            yield example, phoneme_occurrences(example, min_frames)

@@ -18,7 +18,6 @@ segment the same embedding scores exactly chance, neither 0 nor 1.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -27,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..data.occurrences import PhonemeOccurrence
+from prosody_tts.data.occurrences import PhonemeOccurrence
 
 __all__ = [
     "OccurrenceEmbeddings",
@@ -98,25 +97,13 @@ class OccurrenceEmbeddings:
         )
 
 
-def _load_model(model: Any) -> torch.nn.Module:
-    if isinstance(model, (str, os.PathLike)):
-        from ..modeling.contrastive import ProsodyContrastiveModel
-
-        if not os.path.isdir(model):
-            raise FileNotFoundError(f"no model directory {os.fspath(model)!r}")
-        return ProsodyContrastiveModel.from_pretrained(model)
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a ProsodyContrastiveModel or a model directory, got {type(model).__name__}")
-    return model
-
-
 def _check_corpus(corpus: Any) -> None:
     if not (hasattr(corpus, "rows") and hasattr(corpus, "row_of")):
         raise TypeError(f"corpus must be a PreparedCorpus (prepare_corpus), got {type(corpus).__name__}")
 
 
 def _occurrence_collator(model: torch.nn.Module, processor: Any, speaker_to_id: Mapping[str, int] | None):
-    from ..data.collators import DualStreamCollator, OccurrenceCollator
+    from prosody_tts.data.collators import DualStreamCollator, OccurrenceCollator
 
     with_ids = getattr(model.config, "speaker_source", None) == "ids"
     if with_ids and speaker_to_id is None:
@@ -130,6 +117,48 @@ def _occurrence_collator(model: torch.nn.Module, processor: Any, speaker_to_id: 
         pad_id = getattr(getattr(model.config, "text_config", None), "pad_token_id", None) or 0
         base = DualStreamCollator(phoneme_pad_id=pad_id, speaker_to_id=mapping)
     return OccurrenceCollator(base, with_speaker_ids=with_ids, return_identities=True)
+
+
+def _embed_batches(
+    model: torch.nn.Module,
+    corpus: Any,
+    batches: list[list[str]],
+    by_utterance: dict[str, list[int]],
+    occurrences: list[PhonemeOccurrence],
+    collator: Any,
+    device: torch.device,
+    dtype: torch.dtype,
+    show_progress: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, D) unit text and audio embeddings of every occurrence, one forward pass per utterance batch."""
+    from tqdm.auto import tqdm
+
+    from prosody_tts.modeling.loading import evaluating
+
+    text_out: torch.Tensor | None = None
+    audio_out: torch.Tensor | None = None
+    with evaluating(model, device), torch.inference_mode():
+        for batch_ids in tqdm(batches, desc="embedding occurrences", unit="batch", disable=not show_progress):
+            rows = {uid: corpus.row(uid) for uid in batch_ids}
+            numbers = [n for uid in batch_ids for n in by_utterance[uid]]
+            items = [{"example": rows[occurrences[n].utterance_id], "occurrence": occurrences[n]} for n in numbers]
+            batch = collator(items)
+            batch.pop("phonemes"), batch.pop("ids")
+            inputs = {
+                key: value.to(device, dtype=dtype if value.is_floating_point() else None)
+                for key, value in batch.items()
+            }
+            output = model(**inputs, return_loss=False, return_dict=True)
+            text = F.normalize(output.text_embeds.float(), dim=-1).cpu()  # (n, D)
+            audio = F.normalize(output.audio_embeds.float(), dim=-1).cpu()
+            if text_out is None:
+                text_out = torch.empty(len(occurrences), text.shape[1])
+                audio_out = torch.empty(len(occurrences), audio.shape[1])
+            positions = torch.tensor(numbers)
+            text_out[positions] = text
+            audio_out[positions] = audio
+    assert text_out is not None and audio_out is not None
+    return text_out, audio_out
 
 
 def compute_occurrence_embeddings(
@@ -160,13 +189,15 @@ def compute_occurrence_embeddings(
         processor: a ``DualStreamProcessor`` for the pad values; default the model's pad id
             (padding is masked in both towers, so the values do not change the embeddings).
     """
-    from tqdm.auto import tqdm
 
-    from ..data.prepared import occurrence_index
+    from prosody_tts.data.occurrences import occurrence_index
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    model = _load_model(model)
+    from prosody_tts.modeling.contrastive import ProsodyContrastiveModel
+    from prosody_tts.modeling.loading import load_model
+
+    model = load_model(model, ProsodyContrastiveModel)
     _check_corpus(corpus)
     if index is None:
         index = occurrence_index(corpus)
@@ -187,35 +218,9 @@ def compute_occurrence_embeddings(
 
     parameter = next(model.parameters())
     device = torch.device(device) if device is not None else parameter.device
-    dtype = parameter.dtype
-    was_training, original_device = model.training, parameter.device
-    model.to(device).eval()
-    text_out: torch.Tensor | None = None
-    audio_out: torch.Tensor | None = None
-    try:
-        with torch.inference_mode():
-            for batch_ids in tqdm(batches, desc="embedding occurrences", unit="batch", disable=not show_progress):
-                rows = {uid: corpus.row(uid) for uid in batch_ids}
-                numbers = [n for uid in batch_ids for n in by_utterance[uid]]
-                items = [{"example": rows[occurrences[n].utterance_id], "occurrence": occurrences[n]} for n in numbers]
-                batch = collator(items)
-                batch.pop("phonemes"), batch.pop("ids")
-                inputs = {
-                    key: value.to(device, dtype=dtype if value.is_floating_point() else None)
-                    for key, value in batch.items()
-                }
-                output = model(**inputs, return_loss=False, return_dict=True)
-                text = F.normalize(output.text_embeds.float(), dim=-1).cpu()  # (n, D)
-                audio = F.normalize(output.audio_embeds.float(), dim=-1).cpu()
-                if text_out is None:
-                    text_out = torch.empty(len(occurrences), text.shape[1])
-                    audio_out = torch.empty(len(occurrences), audio.shape[1])
-                positions = torch.tensor(numbers)
-                text_out[positions] = text
-                audio_out[positions] = audio
-    finally:
-        model.to(original_device)
-        model.train(was_training)
+    text_out, audio_out = _embed_batches(
+        model, corpus, batches, by_utterance, occurrences, collator, device, parameter.dtype, show_progress
+    )
     assert text_out is not None and audio_out is not None
     return OccurrenceEmbeddings(
         text=text_out,
@@ -491,9 +496,11 @@ def evaluate_retrieval(
     if embeddings is None:
         if model is None or corpus is None:
             raise ValueError("evaluate_retrieval needs a model and a corpus, or precomputed embeddings")
-        from ..data.prepared import occurrence_index
+        from prosody_tts.data.occurrences import occurrence_index
+        from prosody_tts.modeling.contrastive import ProsodyContrastiveModel
+        from prosody_tts.modeling.loading import load_model
 
-        model = _load_model(model)
+        model = load_model(model, ProsodyContrastiveModel)
         _check_corpus(corpus)
         embeddings = compute_occurrence_embeddings(
             model,

@@ -1,7 +1,11 @@
 """Models of prosody_tts, one module per family, shared blocks in ``layers``."""
 
-from .contrastive import ProsodyContrastiveModel, ProsodyContrastiveOutput, load_stage1_weights
-from .dual_stream import (
+from prosody_tts.modeling.contrastive import (
+    ProsodyContrastiveModel,
+    ProsodyContrastiveOutput,
+    load_stage1_weights,
+)
+from prosody_tts.modeling.dual_stream import (
     DualStreamForMaskedLM,
     DualStreamMaskedLMOutput,
     DualStreamModel,
@@ -9,8 +13,8 @@ from .dual_stream import (
     DualStreamPreTrainedModel,
     SpeakerConditioning,
 )
-from .ecapa_tdnn import EcapaTdnnModel, EcapaTdnnOutput, EcapaTdnnPreTrainedModel
-from .layers import (
+from prosody_tts.modeling.ecapa_tdnn import EcapaTdnnModel, EcapaTdnnOutput, EcapaTdnnPreTrainedModel
+from prosody_tts.modeling.layers import (
     AdaLNZeroBlock,
     AdaLNZeroModulation,
     FeedForward,

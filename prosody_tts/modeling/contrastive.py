@@ -30,11 +30,11 @@ from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.utils import ModelOutput
 
-from ..configuration.contrastive import ProsodyContrastiveConfig
-from .dual_stream import DualStreamForMaskedLM, DualStreamModel, DualStreamModelOutput
-from .ecapa_tdnn import EcapaTdnnModel, EcapaTdnnOutput
-from .losses import distributed_siglip_loss, siglip_logits, siglip_loss
-from .remote_code import RemoteCodeSaveMixin
+from prosody_tts.configuration.contrastive import ProsodyContrastiveConfig
+from prosody_tts.modeling.dual_stream import DualStreamForMaskedLM, DualStreamModel, DualStreamModelOutput
+from prosody_tts.modeling.ecapa_tdnn import EcapaTdnnModel, EcapaTdnnOutput
+from prosody_tts.modeling.losses import distributed_siglip_loss, siglip_logits, siglip_loss
+from prosody_tts.modeling.remote_code import RemoteCodeSaveMixin
 
 __all__ = [
     "ProsodyContrastiveModel",

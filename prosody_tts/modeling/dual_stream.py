@@ -17,14 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.utils import ModelOutput
 
-from ..configuration.dual_stream import DualStreamConfig
-from .layers import (
+from prosody_tts.configuration.dual_stream import DualStreamConfig
+from prosody_tts.modeling.layers import (
     AdaLNZeroBlock,
     MaskedLMHead,
     RotaryEmbedding,
@@ -33,7 +32,8 @@ from .layers import (
     WordFusion,
     ZeroInitLinear,
 )
-from .remote_code import RemoteCodeSaveMixin
+from prosody_tts.modeling.losses import masked_lm_loss
+from prosody_tts.modeling.remote_code import RemoteCodeSaveMixin
 
 __all__ = [
     "DualStreamForMaskedLM",
@@ -44,9 +44,7 @@ __all__ = [
     "SpeakerConditioning",
 ]
 
-IGNORE_INDEX = -100  # label value the MLM losses skip (the PyTorch / transformers convention)
-NO_SPEAKER = -1  # a speaker id that selects the learned null condition for that row
-NO_WORD = -1  # a word id that marks a token outside any word (specials, #, punctuation, padding)
+from prosody_tts.constants import NO_SPEAKER, NO_WORD
 
 
 @dataclass
@@ -543,6 +541,7 @@ class DualStreamModel(DualStreamPreTrainedModel):
             bpe_word_ids,
             speaker_ids,
             speaker_embeds,
+            need_word_ids=self.add_fusion,
         )
         condition = self.speaker_condition(phoneme_input_ids.shape[0], speaker_ids, speaker_embeds)
         phoneme_states, hidden_states, attentions = self.encode_phonemes(
@@ -576,15 +575,6 @@ class DualStreamModel(DualStreamPreTrainedModel):
             bpe_attentions=bpe_attentions if output_attentions and bpe_states is not None else None,
         )
         return output if return_dict else output.to_tuple()
-
-
-def masked_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy over positions whose label is not -100; 0 (still differentiable) when there are none."""
-    vocab = logits.shape[-1]
-    total = F.cross_entropy(
-        logits.reshape(-1, vocab).float(), labels.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum"
-    )  # (B, T, V) -> (B*T, V)
-    return total / (labels != IGNORE_INDEX).sum().clamp_min(1)
 
 
 class DualStreamForMaskedLM(DualStreamPreTrainedModel):
@@ -666,45 +656,24 @@ class DualStreamForMaskedLM(DualStreamPreTrainedModel):
                 raise ValueError("bpe_labels given without bpe_input_ids")
             _check_same_shape("bpe_labels", bpe_labels, "bpe_input_ids", bpe_input_ids)
 
-        encoder = self.dual_stream
-        if config.mlm_before_fusion:
-            encoder.check_inputs(
-                phoneme_input_ids,
-                phoneme_attention_mask,
-                phoneme_word_ids,
-                bpe_input_ids,
-                bpe_attention_mask,
-                bpe_word_ids,
-                speaker_ids,
-                speaker_embeds,
-                need_word_ids=False,
-            )
-            condition = encoder.speaker_condition(phoneme_input_ids.shape[0], speaker_ids, speaker_embeds)
-            phoneme_states, hidden_states, attentions = encoder.encode_phonemes(
-                phoneme_input_ids, phoneme_attention_mask, condition, output_attentions, output_hidden_states
-            )
-            bpe_states, bpe_hidden_states, bpe_attentions = None, (), ()
-            if bpe_input_ids is not None:
-                bpe_states, bpe_hidden_states, bpe_attentions = encoder.encode_bpe(
-                    bpe_input_ids, bpe_attention_mask, output_attentions, output_hidden_states
-                )
-        else:
-            encoded = encoder(
-                phoneme_input_ids,
-                phoneme_attention_mask,
-                phoneme_word_ids,
-                bpe_input_ids,
-                bpe_attention_mask,
-                bpe_word_ids,
-                speaker_ids,
-                speaker_embeds,
-                output_attentions=output_attentions,
-                output_hidden_states=output_hidden_states,
-                return_dict=True,
-            )
-            phoneme_states, bpe_states = encoded.last_hidden_state, encoded.bpe_last_hidden_state
-            hidden_states, attentions = encoded.hidden_states or (), encoded.attentions or ()
-            bpe_hidden_states, bpe_attentions = encoded.bpe_hidden_states or (), encoded.bpe_attentions or ()
+        # the encoder of a per-stream MLM model is built without fusion (mlm_before_fusion): its
+        # last_hidden_state is then the phoneme stream's output, as the per-stream heads need
+        encoded = self.dual_stream(
+            phoneme_input_ids,
+            phoneme_attention_mask,
+            phoneme_word_ids,
+            bpe_input_ids,
+            bpe_attention_mask,
+            bpe_word_ids,
+            speaker_ids,
+            speaker_embeds,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+            return_dict=True,
+        )
+        phoneme_states, bpe_states = encoded.last_hidden_state, encoded.bpe_last_hidden_state
+        hidden_states, attentions = encoded.hidden_states or (), encoded.attentions or ()
+        bpe_hidden_states, bpe_attentions = encoded.bpe_hidden_states or (), encoded.bpe_attentions or ()
 
         phoneme_logits = self.phoneme_head(phoneme_states)
         bpe_logits = None if bpe_states is None else self.bpe_head(bpe_states)

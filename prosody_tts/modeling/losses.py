@@ -1,4 +1,4 @@
-"""Contrastive text-audio losses: SigLIP (pairwise sigmoid), exact, chunked and across ranks.
+"""The training losses: SigLIP text-audio contrastive (exact, chunked, across ranks) and masked LM.
 
 Notation (see ``docs/contrastive_loss.md``): ``x_i`` text embeddings, ``y_j`` audio embeddings,
 both L2-normalised here; ``t = exp(t')`` with ``t' = logit_scale`` (a log-temperature, as in
@@ -22,11 +22,14 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from prosody_tts.constants import IGNORE_INDEX
+
 __all__ = [
     "SIGLIP_INIT_LOGIT_BIAS",
     "SIGLIP_INIT_LOGIT_SCALE",
     "all_gather_with_grad",
     "distributed_siglip_loss",
+    "masked_lm_loss",
     "siglip_logits",
     "siglip_loss",
 ]
@@ -328,3 +331,13 @@ def distributed_siglip_loss(
     b = _as_scalar(logit_bias, x)  # ()
     offset = sum(sizes[:rank])
     return _pairwise_sigmoid_sum(x, y_all, t, b, offset, chunk_size) * (world / n_total)
+
+
+# ---------------------------------------------------------------------------------- masked LM
+def masked_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over positions whose label is not -100; 0 (still differentiable) when there are none."""
+    vocab = logits.shape[-1]
+    total = F.cross_entropy(
+        logits.reshape(-1, vocab).float(), labels.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum"
+    )  # (B, T, V) -> (B*T, V)
+    return total / (labels != IGNORE_INDEX).sum().clamp_min(1)

@@ -1,34 +1,18 @@
-"""Russian text front-end, tokenizers, mel features and the dual-stream processor."""
+"""What ``save_pretrained`` writes for the text and audio inputs: the phoneme and BPE tokenizers,
+the log-mel feature extractor and the dual-stream processor; plus the one audio decode path.
 
-from .errors import (
-    AudioError,
-    EmptyTextError,
-    FrontendError,
-    StressMarkError,
-    TransliterationWarning,
-    UnsupportedCharacterError,
-)
-from .feature_extraction import MelFeatureExtractor
-from .frontend import NO_WORD, PhonemizedText, RussianFrontend
-from .processing_dual_stream import DualStreamProcessor
-from .stress import StressPlacer
-from .tokenization_bpe import load_default_bpe_tokenizer, train_bpe_tokenizer
-from .tokenization_phoneme import PhonemeTokenizer
+The Russian linguistics these build on (normaliser, stress, G2P) live in :mod:`prosody_tts.text`.
+"""
+
+from prosody_tts.processing.feature_extraction import MelFeatureExtractor
+from prosody_tts.processing.processing_dual_stream import DualStreamProcessor
+from prosody_tts.processing.tokenization_bpe import load_default_bpe_tokenizer, train_bpe_tokenizer
+from prosody_tts.processing.tokenization_phoneme import PhonemeTokenizer
 
 __all__ = [
-    "NO_WORD",
-    "AudioError",
     "DualStreamProcessor",
-    "EmptyTextError",
-    "FrontendError",
     "MelFeatureExtractor",
     "PhonemeTokenizer",
-    "PhonemizedText",
-    "RussianFrontend",
-    "StressMarkError",
-    "StressPlacer",
-    "TransliterationWarning",
-    "UnsupportedCharacterError",
     "load_default_bpe_tokenizer",
     "train_bpe_tokenizer",
 ]

@@ -3,7 +3,7 @@
 Files, bytes and file objects are decoded with :mod:`soundfile`; in-memory arrays are validated
 and converted by :func:`prepare_waveform`. Either way the result is a float32 mono waveform in
 ``[-1, 1]`` (shape ``(samples,)``), resampled with :mod:`soxr` (high quality) when a target rate
-is asked for. Bad input raises :class:`~prosody_tts.processing.errors.AudioError` with a message
+is asked for. Bad input raises :class:`~prosody_tts.text.errors.AudioError` with a message
 naming the problem, so callers (feature extractor, datasets, CLI) never see a half-valid array.
 
 Channel layout of 2-D arrays
@@ -34,7 +34,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .errors import AudioError
+from prosody_tts.text.errors import AudioError
 
 __all__ = [
     "MAX_CHANNELS",

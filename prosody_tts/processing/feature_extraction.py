@@ -31,8 +31,8 @@ import numpy as np
 import torch
 from transformers import BatchFeature, SequenceFeatureExtractor
 
-from .audio import prepare_waveform, resampled_length, validate_sampling_rate
-from .errors import AudioError
+from prosody_tts.processing.audio import prepare_waveform, resampled_length, validate_sampling_rate
+from prosody_tts.text.errors import AudioError
 
 __all__ = ["MelFeatureExtractor", "hz_to_mel", "mel_filterbank", "mel_to_hz"]
 

@@ -25,7 +25,9 @@ from collections.abc import Sequence
 
 from transformers import BatchFeature, ProcessorMixin
 
-from .frontend import NO_WORD, PhonemizedText, RussianFrontend
+from prosody_tts.constants import NO_WORD
+from prosody_tts.processing.padding import pad_rows
+from prosody_tts.text.frontend import PhonemizedText, RussianFrontend
 
 
 class DualStreamProcessor(ProcessorMixin):
@@ -53,9 +55,9 @@ class DualStreamProcessor(ProcessorMixin):
     @classmethod
     def from_defaults(cls, g2p_backend: str = "rules", **feature_kwargs) -> DualStreamProcessor:
         """The packaged default: inventory phoneme tokenizer, bundled BPE, 22.05 kHz 80-bin mels."""
-        from .feature_extraction import MelFeatureExtractor
-        from .tokenization_bpe import load_default_bpe_tokenizer
-        from .tokenization_phoneme import PhonemeTokenizer
+        from prosody_tts.processing.feature_extraction import MelFeatureExtractor
+        from prosody_tts.processing.tokenization_bpe import load_default_bpe_tokenizer
+        from prosody_tts.processing.tokenization_phoneme import PhonemeTokenizer
 
         return cls(
             MelFeatureExtractor(**feature_kwargs),
@@ -153,9 +155,9 @@ class DualStreamProcessor(ProcessorMixin):
         if padding:
             for prefix, pad_id in (("phoneme", self.tokenizer.pad_token_id), ("bpe", self.bpe_tokenizer.pad_token_id)):
                 length = max(len(ids) for ids in out[f"{prefix}_input_ids"])
-                out[f"{prefix}_input_ids"] = _pad(out[f"{prefix}_input_ids"], length, pad_id)
-                out[f"{prefix}_attention_mask"] = _pad(out[f"{prefix}_attention_mask"], length, 0)
-                out[f"{prefix}_word_ids"] = _pad(out[f"{prefix}_word_ids"], length, NO_WORD)
+                out[f"{prefix}_input_ids"] = pad_rows(out[f"{prefix}_input_ids"], pad_id, length)
+                out[f"{prefix}_attention_mask"] = pad_rows(out[f"{prefix}_attention_mask"], 0, length)
+                out[f"{prefix}_word_ids"] = pad_rows(out[f"{prefix}_word_ids"], NO_WORD, length)
         return out
 
     @property
@@ -187,8 +189,4 @@ def _word_ids_from_offsets(offsets: Sequence[tuple[int, int]], spans: Sequence[t
         else:  # punctuation or space
             word_ids.append(NO_WORD)
     return word_ids
-
-
-def _pad(rows: list[list[int]], length: int, value: int) -> list[list[int]]:
-    return [row + [value] * (length - len(row)) for row in rows]
 

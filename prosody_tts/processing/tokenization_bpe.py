@@ -120,13 +120,3 @@ def load_default_bpe_tokenizer() -> PreTrainedTokenizerFast:
             f"the packaged BPE tokenizer {path} is missing; rebuild it with `prosody-tts train-bpe --default`"
         )
     return wrap_bpe_tokenizer(Tokenizer.from_file(str(path)))
-
-
-def default_training_texts(num_generated: int = 20_000) -> list[str]:
-    """The texts the packaged tokenizer is trained on: the built-in sentences and generated ones,
-    normalised (numbers spelled out) exactly as the front-end will present them."""
-    from ..data.sentences import generate_sentences, load_sentences
-    from .normalizer import RussianNormalizer
-
-    normalizer = RussianNormalizer()
-    return [normalizer(text) for text in [*load_sentences("all"), *generate_sentences(num_generated, seed=0)]]

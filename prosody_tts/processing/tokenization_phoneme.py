@@ -2,7 +2,7 @@
 
 The input is a phonemised text: symbols separated by spaces (``"p rʲ ɪ vʲ ˈe t , # k ˈa k"``) or
 a list of symbols with ``is_split_into_words=True``. Turning Russian text into symbols is the
-front-end's job (:class:`~prosody_tts.processing.frontend.RussianFrontend`); the
+front-end's job (:class:`~prosody_tts.text.frontend.RussianFrontend`); the
 :class:`~prosody_tts.processing.processing_dual_stream.DualStreamProcessor` runs both.
 """
 
@@ -13,7 +13,7 @@ import os
 
 from transformers import PreTrainedTokenizer
 
-from .inventory import SYMBOLS, WORD_BOUNDARY
+from prosody_tts.text.inventory import SYMBOLS, WORD_BOUNDARY
 
 VOCAB_FILES_NAMES = {"vocab_file": "vocab.json"}
 SPECIAL_TOKENS = {

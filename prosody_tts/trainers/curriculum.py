@@ -24,7 +24,13 @@ from typing import Any
 
 from transformers import TrainingArguments
 
-from .recipe import DataArguments, ModelArguments, StageArguments, build_contrastive_model, run_stage
+from prosody_tts.trainers.recipe import (
+    DataArguments,
+    ModelArguments,
+    StageArguments,
+    build_contrastive_model,
+    run_stage,
+)
 
 __all__ = ["VARIANTS", "CurriculumSchedule", "run_curriculum", "variants_table"]
 
@@ -114,7 +120,7 @@ def evaluate_stage1_control(stage1_dir: Path, schedule: CurriculumSchedule, held
     """R@1 of a contrastive model holding the stage-1 encoder and untrained audio side (the control)."""
     import torch
 
-    from ..evaluation.retrieval import evaluate_retrieval
+    from prosody_tts.evaluation.retrieval import evaluate_retrieval
 
     torch.manual_seed(schedule.seed)
     model, _ = build_contrastive_model(
@@ -139,8 +145,8 @@ def run_curriculum(
     Returns ``{variant: {"retrieval": RetrievalResult.to_dict(), "model_dir": ..., "train": metrics}}``
     and writes it to ``work_dir/curriculum.json``.
     """
-    from ..data.prepared import prepare_corpus
-    from ..processing.processing_dual_stream import DualStreamProcessor
+    from prosody_tts.data.prepared import prepare_corpus
+    from prosody_tts.processing.processing_dual_stream import DualStreamProcessor
 
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
@@ -155,7 +161,7 @@ def run_curriculum(
     if needs_stage1:
         stage1 = _stage(schedule, work, data, processor, "stage1", "stage1", None, False, show_progress=show_progress)
     if "stage1" in variants:
-        from ..data.embedded import load_embedded_corpus
+        from prosody_tts.data.sources.embedded import load_embedded_corpus
 
         heldout = prepare_corpus(
             load_embedded_corpus(corpus_dir, "heldout"), processor, cache_dir=work / "prepared" / "heldout",

@@ -17,9 +17,10 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset
 from transformers import Trainer
 
-from ..data.mlm import IGNORE_INDEX, DualStreamMLMCollator
-from ..data.samplers import UtteranceBatchSampler
-from .common import SamplerEpochCallback, SubMetricsMixin, batch_sampler_dataloader
+from prosody_tts.constants import IGNORE_INDEX
+from prosody_tts.data.mlm import DualStreamMLMCollator
+from prosody_tts.data.samplers import UtteranceBatchSampler
+from prosody_tts.trainers.common import SamplerEpochCallback, SubMetricsMixin, batch_sampler_dataloader
 
 __all__ = ["KeyedBatchSampler", "MaskedLMTrainer", "SeededMLMCollator", "masked_accuracy"]
 

@@ -2,7 +2,7 @@
 
 Input words are lowercase Cyrillic with at most one ``+`` before the stressed vowel (RUSLAN style,
 ``мол+око``); ``ё`` is always stressed; a word with neither is an unstressed clitic. The output
-symbols all belong to :mod:`prosody_tts.processing.inventory`. The rules, the exception tables and
+symbols all belong to :mod:`prosody_tts.text.inventory`. The rules, the exception tables and
 the known weak spots are described in ``docs/g2p.md``; in short, a word goes through:
 
 1. validation and normalisation (stressed vowel upper-cased in a working string);
@@ -24,8 +24,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from .errors import EmptyTextError, StressMarkError, UnsupportedCharacterError
-from .inventory import is_phoneme
+from prosody_tts.text.errors import EmptyTextError, StressMarkError, UnsupportedCharacterError
+from prosody_tts.text.inventory import is_phoneme
 
 __all__ = ["CHN_AS_SHN", "EXCEPTIONS", "HARD_E_STEMS", "OGO_NOT_V", "PREPOSITIONS", "RussianG2P"]
 
@@ -172,7 +172,7 @@ def _split_symbol(symbol: str) -> tuple[str, str]:
 
 
 def _symbol_maps() -> tuple[dict[str, str], dict[str, str], frozenset[str], frozenset[str]]:
-    from .inventory import CONSONANTS
+    from prosody_tts.text.inventory import CONSONANTS
 
     voice: dict[str, str] = {}
     devoice: dict[str, str] = {}

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..processing.inventory import PUNCTUATION, WORD_BOUNDARY, is_phoneme
+from prosody_tts.text.inventory import PUNCTUATION, WORD_BOUNDARY, is_phoneme
 
 SAMPLING_RATE = 22_050
 _INSTALL_HINT = 'pip install "prosody-tts[espeak]"'
@@ -388,7 +388,7 @@ def _close_gap(phonemes, pending, units, position, starts) -> None:
     starts[target] = units[position][4]
 
 
-def frame_durations(starts: Sequence[int], end: int, hop_length: int = 256) -> tuple[int, int, list[int]]:
+def frame_durations(starts: Sequence[int], end: int, hop_length: int) -> tuple[int, int, list[int]]:
     """Cut the audio to ``[starts[0], end)`` and turn symbol boundaries into frame durations.
 
     Boundaries (not durations) are rounded to the nearest frame, the last one set to the frame

@@ -28,7 +28,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from .local import (
+from prosody_tts.data.schema import FIELDS, make_example
+from prosody_tts.data.sources.local import (
     OnError,
     audio_reference,
     check_on_error,
@@ -36,20 +37,17 @@ from .local import (
     flag_or_raise,
     undecoded_audio,
 )
-from .schema import FIELDS, make_example
+from prosody_tts.text.sentence_split import clean_whitespace, split_paragraphs, split_sentences
 
 __all__ = [
     "CORPORA",
     "CorpusAdapter",
     "SourceChangedError",
     "clean_common_voice",
-    "clean_whitespace",
     "get_adapter",
     "list_corpora",
     "load_corpus",
     "register_adapter",
-    "split_paragraphs",
-    "split_sentences",
 ]
 
 #: A canonical field's source column, or alternatives tried in order (first present wins).
@@ -63,11 +61,7 @@ class SourceChangedError(ValueError):
 # ---------------------------------------------------------------- text cleanups
 
 
-def clean_whitespace(text: str) -> str:
-    """Collapse runs of whitespace (newlines, tabs, NBSP) to one space and strip."""
-    return " ".join(text.split())
-
-
+_CYRILLIC = re.compile(r"[а-яёА-ЯЁ]")
 _QUOTE_PAIRS = {'"': '"', "«": "»", "„": "“", "“": "”"}
 
 
@@ -86,53 +80,6 @@ def clean_common_voice(text: str) -> str:
 def _balanced_inner(inner: str, quote: str) -> bool:
     # "А" и "Б" must not lose its outer quotes: only strip when the inside has no quote of that kind.
     return quote not in inner and _QUOTE_PAIRS[quote] not in inner
-
-
-# ---------------------------------------------------------------- sentence / paragraph splitting
-
-_ABBREVIATIONS = frozenset(
-    "г гг в вв т е д др пр см им ул стр рис тыс млн млрд руб коп н э ст ок акад проф доц св англ лат "
-    "греч франц нем рус араб кв обл р пос дер гл п пп табл изд ред сокр напр".split()
-)
-_BOUNDARY = re.compile(r"[.!?…]+[»\"”')\]]*\s+")
-_CYRILLIC = re.compile(r"[а-яёА-ЯЁ]")
-
-
-def split_paragraphs(text: str) -> list[str]:
-    """Non-empty lines of a document, whitespace-collapsed (Wikipedia/FineWeb put one paragraph a line)."""
-    return [clean_whitespace(line) for line in text.splitlines() if line.strip()]
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split a Russian paragraph into sentences.
-
-    A boundary is a run of ``. ! ? …`` (plus closing quotes/brackets) followed by whitespace and
-    an upper-case letter, a digit, an opening quote or a dash — except after an initial
-    (``А. С. Пушкин``) or a common abbreviation (``г.``, ``т. е.``, ``др.``, ``им.``…).
-    Paragraph breaks (newlines) are always boundaries.
-    """
-    sentences: list[str] = []
-    for paragraph in split_paragraphs(text):
-        start = 0
-        for match in _BOUNDARY.finditer(paragraph):
-            following = paragraph[match.end() : match.end() + 1]
-            if not following or not (following.isupper() or following.isdigit() or following in '«"„“—–-('):
-                continue
-            if match.group().startswith(".") and _is_abbreviation(paragraph[start : match.start()]):
-                continue
-            sentences.append(paragraph[start : match.end()].strip())
-            start = match.end()
-        tail = paragraph[start:].strip()
-        if tail:
-            sentences.append(tail)
-    return sentences
-
-
-def _is_abbreviation(before: str) -> bool:
-    words = before.rsplit(None, 1)
-    last = words[-1] if words else ""
-    last = last.lstrip('(«"„“')
-    return (len(last) == 1 and last.isalpha()) or last.lower() in _ABBREVIATIONS
 
 
 # ---------------------------------------------------------------- adapters

@@ -32,7 +32,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 
-from .errors import StressMarkError
+from prosody_tts.text.errors import StressMarkError
 
 VOWELS = "аеёиоуыэюяАЕЁИОУЫЭЮЯ"
 _VOWEL_SET = frozenset(VOWELS)

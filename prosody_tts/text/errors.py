@@ -33,6 +33,10 @@ class StressMarkError(FrontendError):
     """A ``+`` stress mark is not followed by a vowel, or a word holds two of them."""
 
 
+class WordMismatchError(FrontendError):
+    """Phonemes given for a text (e.g. a corpus' stored ones) have another number of words than the text."""
+
+
 class AudioError(FrontendError):
     """Audio that cannot be turned into features: empty, NaN/inf, wrong shape or dtype."""
 

@@ -27,11 +27,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from . import espeak_synth
-from .schema import FIELDS, make_example, validate_example
-from .sentences import HELDOUT_PERCENT, load_sentences
+from prosody_tts.data.schema import FIELDS, make_example, validate_example
+from prosody_tts.data.sources import espeak_synth
+from prosody_tts.data.sources.sentences import HELDOUT_PERCENT, load_sentences
 
-HOP_LENGTH = 256
+#: espeak-ng's output rate, at which the wavs are written.
 SAMPLING_RATE = espeak_synth.SAMPLING_RATE
 SPLITS = ("train", "heldout")
 #: Per-utterance variation around a speaker's settings (prosodic variety).
@@ -88,6 +88,23 @@ class CorpusSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def frame_hop_length() -> int:
+    """The mel hop (samples) the durations are counted in: the default feature extractor's.
+
+    Its sampling rate must be espeak's (the wavs are written at that rate, so a frame count at
+    another rate would not match the mels the feature extractor computes).
+    """
+    from prosody_tts.processing.feature_extraction import MelFeatureExtractor
+
+    extractor = MelFeatureExtractor()
+    if int(extractor.sampling_rate) != SAMPLING_RATE:
+        raise ValueError(
+            f"the feature extractor runs at {extractor.sampling_rate} Hz but espeak writes {SAMPLING_RATE} Hz: "
+            "the durations would not match its frames"
+        )
+    return int(extractor.hop_length)
 
 
 # --------------------------------------------------------------------------- planning
@@ -206,9 +223,10 @@ def _synthesize_job(job: dict[str, Any]) -> dict[str, Any]:
             job["pitch_range"],
         )
         alignment = espeak_synth.align_events(phonemes, events, len(waveform))
-        start, end, durations = espeak_synth.frame_durations(alignment.starts, alignment.end, HOP_LENGTH)
+        hop_length = job["hop_length"]
+        start, end, durations = espeak_synth.frame_durations(alignment.starts, alignment.end, hop_length)
         audio = waveform[start:end]
-        num_frames = len(audio) // HOP_LENGTH
+        num_frames = len(audio) // hop_length
         if num_frames == 0 or sum(durations) != num_frames:
             raise espeak_synth.AlignmentError(f"durations sum {sum(durations)} != {num_frames} frames")
         relative = f"wavs/{job['id']}.wav"
@@ -264,6 +282,7 @@ def build_embedded_corpus(
     out = Path(out_dir)
     (out / "wavs").mkdir(parents=True, exist_ok=True)
     jobs = plan_corpus(utterances_per_speaker, speakers, seed)
+    hop_length = frame_hop_length()
 
     # start the workers first: their imports (~10 s) overlap the front-end below
     pool = multiprocessing.get_context("spawn").Pool(max(1, workers))
@@ -278,7 +297,9 @@ def build_embedded_corpus(
                 )
                 continue
             phonemes, stressed = phonemized[job["text"]]
-            runnable.append({**job, "phonemes": phonemes, "stressed": stressed, "out_dir": str(out)})
+            runnable.append(
+                {**job, "phonemes": phonemes, "stressed": stressed, "out_dir": str(out), "hop_length": hop_length}
+            )
         with tqdm(total=len(runnable), disable=not show_progress, desc="synthesise", unit="utt") as bar:
             for shard_results in pool.imap(_synthesize_shard, plan_shards(runnable)):
                 results.extend(shard_results)
@@ -323,7 +344,8 @@ def build_embedded_corpus(
         content_sha256=digest.hexdigest(),
         notes=[
             "phonemes are RussianFrontend()(text).phonemes; espeak pronounced them from phoneme input",
-            "durations: frames at hop 256 from espeak phoneme events; '#' 0 frames unless espeak paused there",
+            f"durations: frames at hop {hop_length} (the feature extractor's) from espeak phoneme events; "
+            "'#' 0 frames unless espeak paused there",
         ],
     )
     summary.size_bytes = sum(path.stat().st_size for path in out.rglob("*") if path.is_file())
@@ -337,7 +359,7 @@ def _phonemize(
     texts: list[str], show_progress: bool
 ) -> tuple[dict[str, tuple[list[str], str]], dict[str, str]]:
     """Front-end output (phonemes, stressed text) per unique text, and the texts it failed on."""
-    from ..processing.frontend import RussianFrontend
+    from prosody_tts.text.frontend import RussianFrontend
 
     frontend = RussianFrontend()
     try:
@@ -395,7 +417,7 @@ def load_embedded_corpus(
     """
     from datasets import Dataset, IterableDataset
 
-    from .schema import canonical_features
+    from prosody_tts.data.schema import canonical_features
 
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")

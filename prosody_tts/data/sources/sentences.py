@@ -25,6 +25,7 @@ from typing import Literal
 __all__ = [
     "HELDOUT_PERCENT",
     "SENTENCE_TYPES",
+    "default_training_texts",
     "generate_sentences",
     "generator_capacity",
     "is_heldout",
@@ -446,3 +447,12 @@ def generate_sentences(n: int, seed: int = 0) -> list[str]:
     ]
     rng.shuffle(sentences)
     return sentences
+
+
+def default_training_texts(num_generated: int = 20_000) -> list[str]:
+    """The texts the packaged BPE tokenizer is trained on (``prosody-tts train-bpe --default``): the built-in sentences and generated ones,
+    normalised (numbers spelled out) exactly as the front-end will present them."""
+    from prosody_tts.text.normalizer import RussianNormalizer
+
+    normalizer = RussianNormalizer()
+    return [normalizer(text) for text in [*load_sentences("all"), *generate_sentences(num_generated, seed=0)]]

@@ -1,6 +1,6 @@
 """``prosody-tts evaluate retrieval``: held-out retrieval of a contrastive model, as a table and a report.
 
-Wired into the main parser with :func:`add_evaluate_parser`::
+Wired into the main parser with :func:`add_parser`::
 
     prosody-tts evaluate retrieval --model runs/stage3 --data corpus/ --out reports/stage3
 
@@ -19,18 +19,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_evaluate_parser", "run_evaluate"]
+from prosody_tts.constants import REPORT_FILE, RESULT_FILE, SPEAKER_MAP_FILE, TRAINER_STATE_FILE
+
+__all__ = ["add_parser", "run_evaluate"]
 
 PROG = "prosody-tts evaluate retrieval"
-#: File names written under ``--out``.
-REPORT_FILE, RESULT_FILE = "report.md", "result.json"
+
 RECALL_PNG, SIMILARITY_PNG, CURVES_PNG = "per_phoneme_recall.png", "similarity_matrix.png", "training_curves.png"
-#: A model directory may hold the speaker mapping of a ``speaker_source="ids"`` model here.
-SPEAKER_MAP_FILE = "speaker_to_id.json"
-TRAINER_STATE_FILE = "trainer_state.json"
 
 
-def add_evaluate_parser(subparsers: Any) -> argparse.ArgumentParser:
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``evaluate`` (with its ``retrieval`` subcommand) on the main parser's subparsers."""
     evaluate = subparsers.add_parser("evaluate", help="evaluate a trained model")
     commands = evaluate.add_subparsers(title="evaluate commands", dest="evaluate_command")
@@ -78,7 +76,7 @@ def _load_processor(model_dir: Path) -> Any:
         from transformers import AutoProcessor
 
         return AutoProcessor.from_pretrained(model_dir)
-    from ..processing.processing_dual_stream import DualStreamProcessor
+    from prosody_tts.processing.processing_dual_stream import DualStreamProcessor
 
     print(f"{PROG}: no processor saved in {model_dir}; using the packaged default", file=sys.stderr)
     return DualStreamProcessor.from_defaults()
@@ -86,7 +84,7 @@ def _load_processor(model_dir: Path) -> Any:
 
 def _load_corpus(data: Path, split: str, processor: Any) -> Any:
     """A PreparedCorpus from an embedded-corpus directory or a prepared cache directory."""
-    from ..data.prepared import PREPARED_FILE, PREPARED_INFO, PreparedCorpus, prepare_corpus
+    from prosody_tts.data.prepared import PREPARED_FILE, PREPARED_INFO, PreparedCorpus, prepare_corpus
 
     if not data.is_dir():
         raise _fail(f"no such directory: {data}")
@@ -98,7 +96,7 @@ def _load_corpus(data: Path, split: str, processor: Any) -> Any:
 
             return PreparedCorpus(Dataset.from_file(str(folder / PREPARED_FILE)))
     if (data / f"{split}.jsonl").is_file():
-        from ..data.embedded import load_embedded_corpus
+        from prosody_tts.data.sources.embedded import load_embedded_corpus
 
         return prepare_corpus(load_embedded_corpus(data, split), processor, desc=f"preparing {split}")
     raise _fail(
@@ -126,7 +124,7 @@ def _write_outputs(args: argparse.Namespace, result: Any, embeddings: Any) -> li
     (out / RESULT_FILE).write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
     figures: list[str] = []
     try:
-        from .plots import (
+        from prosody_tts.evaluation.plots import (
             plot_loss_curves,
             plot_per_phoneme_recall,
             plot_similarity_matrix,
@@ -184,9 +182,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     import torch
 
-    from ..data.prepared import occurrence_index
-    from ..modeling.contrastive import ProsodyContrastiveModel
-    from .retrieval import compute_occurrence_embeddings, evaluate_retrieval
+    from prosody_tts.data.occurrences import occurrence_index
+    from prosody_tts.evaluation.retrieval import compute_occurrence_embeddings, evaluate_retrieval
+    from prosody_tts.modeling.contrastive import ProsodyContrastiveModel
 
     processor = _load_processor(args.model)
     model = ProsodyContrastiveModel.from_pretrained(args.model)

@@ -16,19 +16,34 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 from tqdm.auto import tqdm
 
-from .errors import EmptyTextError, FrontendError, UnsupportedCharacterError
-from .inventory import PUNCTUATION, WORD_BOUNDARY, is_symbol
-from .stress import WORD_PATTERN, StressPlacer, strip_stress
+from prosody_tts.constants import NO_WORD
+from prosody_tts.text.errors import (
+    EmptyTextError,
+    FrontendError,
+    UnsupportedCharacterError,
+    WordMismatchError,
+)
+from prosody_tts.text.inventory import PUNCTUATION, WORD_BOUNDARY, is_phoneme, is_symbol
+from prosody_tts.text.stress import WORD_PATTERN, StressPlacer, strip_stress
 
-#: Word id given to tokens that belong to no word: special tokens, ``#`` and punctuation.
-NO_WORD = -1
 _PUNCTUATION_SET = frozenset(PUNCTUATION)
 _SPACE = re.compile(r"\s+")
+
+
+def word_indices(phonemes: Sequence[str]) -> list[int]:
+    """Word index of every symbol: the count of ``#`` boundaries before it (the front-end puts one
+    ``#`` before every word but the first)."""
+    indices, word = [], 0
+    for symbol in phonemes:
+        if symbol == WORD_BOUNDARY:
+            word += 1
+        indices.append(word)
+    return indices
 
 
 class G2PBackend(Protocol):
@@ -53,6 +68,21 @@ class PhonemizedText:
     @property
     def phoneme_string(self) -> str:
         return " ".join(self.phonemes)
+
+    def with_phonemes(self, phonemes: Sequence[str]) -> PhonemizedText:
+        """This text with other phonemes for its words (e.g. a corpus' stored ones, whose durations
+        are aligned to them); their word ids come from the ``#`` boundaries.
+
+        Raises:
+            WordMismatchError: the phonemes have another number of words than the text.
+        """
+        phonemes = list(phonemes)
+        words = word_indices(phonemes)
+        count = max(words) + 1 if words else 0
+        if count != len(self.words):
+            raise WordMismatchError(f"the phonemes have {count} words, the text {len(self.words)}")
+        word_ids = [word if is_phoneme(symbol) else NO_WORD for symbol, word in zip(phonemes, words, strict=True)]
+        return replace(self, phonemes=phonemes, phoneme_word_ids=word_ids)
 
     def to_dict(self) -> dict:
         return {
@@ -92,17 +122,17 @@ class RussianFrontend:
         stress=None,
     ):
         if normalizer is None:
-            from .normalizer import RussianNormalizer
+            from prosody_tts.text.normalizer import RussianNormalizer
 
             normalizer = RussianNormalizer()
         self.normalizer = normalizer
         self.stress = stress if stress is not None else StressPlacer()
         if g2p == "rules":
-            from .g2p import RussianG2P
+            from prosody_tts.text.g2p import RussianG2P
 
             g2p = RussianG2P()
         elif g2p == "espeak":
-            from .espeak_backend import EspeakG2P
+            from prosody_tts.text.espeak_g2p import EspeakG2P
 
             g2p = EspeakG2P()
         elif isinstance(g2p, str):

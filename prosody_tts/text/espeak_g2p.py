@@ -1,6 +1,6 @@
 """Optional espeak-ng G2P that emits our phoneme inventory (``inventory.py``).
 
-:class:`EspeakG2P` has the same API as :class:`~prosody_tts.processing.g2p.RussianG2P`
+:class:`EspeakG2P` has the same API as :class:`~prosody_tts.text.g2p.RussianG2P`
 (``phonemize_word`` / ``phonemize_phrase``) plus a batch call, ``phonemize_words``. It is an
 alternative front-end and the reference of ``benchmarks/g2p_agreement.py``; it needs the
 ``espeak`` extra (GPL-3 code, kept optional)::
@@ -73,8 +73,8 @@ import os
 import threading
 from collections.abc import Sequence
 
-from . import inventory
-from .errors import EmptyTextError, FrontendError
+from prosody_tts.text import inventory
+from prosody_tts.text.errors import EmptyTextError, FrontendError
 
 _INSTALL_HINT = 'pip install "prosody-tts[espeak]"'
 
@@ -161,7 +161,7 @@ class EspeakMappingError(FrontendError):
         )
         super().__init__(
             f"espeak-ng output holds symbol(s) outside the phoneme inventory: {listing}. "
-            "Extend VOWEL_MAP/CONSONANT_MAP in prosody_tts/processing/espeak_backend.py "
+            "Extend VOWEL_MAP/CONSONANT_MAP in prosody_tts/text/espeak_g2p.py "
             "or remove the text (non-Russian words are phonemized with other languages' phonemes)"
         )
 

@@ -1,0 +1,54 @@
+"""The ``prosody-tts`` command.
+
+Subcommands:
+
+* ``demo`` — the main job: build the embedded corpus, train stage 1 and stage 2 at tiny scale,
+  evaluate held-out retrieval, print the table and write a report (``--out DIR``);
+* ``evaluate retrieval`` — R@1-diff / R@1-sim of a trained contrastive model on a corpus;
+* ``phonemize`` — normalised text, stressed text, IPA phonemes and tokens of sentences given as
+  arguments, from a file (``--file``) or from standard input (one sentence per line);
+* ``train-bpe`` — train the Russian BPE tokenizer on a text file (or rebuild the packaged one);
+* ``corpus build`` — synthesise the embedded multi-speaker corpus with exact phoneme timings;
+* ``train RECIPE`` — one curriculum stage from a recipe file (``recipes/train.py`` is this command
+  for ``torchrun`` / ``accelerate launch``).
+
+One module per command group (``demo.py``, ``evaluate.py``, ``phonemize.py``, ``tokenizer.py``,
+``corpus.py``, ``train.py``), each with an ``add_parser(subparsers)``; the work itself lives in the
+library (:mod:`prosody_tts.demo`, :mod:`prosody_tts.trainers.recipe`, …).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from prosody_tts import __version__
+from prosody_tts.cli import corpus, demo, evaluate, phonemize, tokenizer, train
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``prosody-tts`` with ``argv`` (default: the command line); returns the exit status."""
+    parser = _build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # only ``train`` takes free --field value pairs (the recipe's fields)
+        if not hasattr(args, "recipe"):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.recipe = [*args.recipe, *extra]
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="prosody-tts", description="Prosody-aware Russian TTS toolkit.")
+    parser.add_argument("--version", action="version", version=f"prosody-tts {__version__}")
+    sub = parser.add_subparsers(title="commands")
+    for command in (demo, evaluate, phonemize, tokenizer, corpus, train):
+        command.add_parser(sub)
+    return parser

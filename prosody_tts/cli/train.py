@@ -1,0 +1,37 @@
+"""``prosody-tts train RECIPE``: one curriculum stage from a recipe file (or ``--flag value`` arguments).
+
+The same command runs on one process, under ``torchrun`` and under ``accelerate launch`` (through
+``recipes/train.py``). The main process prints a JSON summary: output directory, train metrics and,
+for stages 2/3, held-out retrieval.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``train`` to the ``prosody-tts`` sub-commands."""
+    train = subparsers.add_parser(
+        "train",
+        help="one curriculum stage from a recipe (recipes/tiny/stage1.json, ...)",
+        description="Arguments: a recipe file, or the recipe's fields as --flag value pairs.",
+    )
+    train.add_argument("recipe", nargs="*", help="RECIPE.json|yaml, or --field value ...")
+    train.set_defaults(handler=_cmd_train)
+    return train
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from prosody_tts.trainers.recipe import run_recipe
+
+    if not args.recipe:
+        raise SystemExit("prosody-tts train: give a recipe file (e.g. recipes/tiny/stage1.json) or --field value pairs")
+    result = run_recipe(args.recipe)
+    if result.process_index == 0:
+        retrieval = {k: v for k, v in (result.retrieval or {}).items() if k != "per_phoneme"} or None
+        summary = {"output_dir": result.output_dir, "train": result.train_metrics, "retrieval": retrieval}
+        print(json.dumps(summary, indent=2, default=str))
+    return 0

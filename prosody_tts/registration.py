@@ -1,0 +1,59 @@
+"""Every Auto* and pipeline registration of the package, in one place (run on ``import prosody_tts``).
+
+After it, ``AutoConfig`` / ``AutoTokenizer`` / ``AutoFeatureExtractor`` / ``AutoProcessor`` /
+``AutoModel`` / ``AutoModelForMaskedLM`` load saved directories (or Hub snapshots) of this project,
+and ``pipeline("phoneme-feature-extraction", model=DIR)`` builds the phoneme feature-extraction
+pipeline. Registering twice is harmless (``exist_ok=True``).
+"""
+
+from __future__ import annotations
+
+
+def register_auto_classes() -> None:
+    """Register the configs, tokenizers, feature extractor, processor and models with the Auto classes."""
+    from transformers import (
+        AutoConfig,
+        AutoFeatureExtractor,
+        AutoModel,
+        AutoModelForMaskedLM,
+        AutoProcessor,
+        AutoTokenizer,
+    )
+
+    from prosody_tts.configuration import DualStreamConfig, EcapaTdnnConfig, ProsodyContrastiveConfig
+    from prosody_tts.modeling import (
+        DualStreamForMaskedLM,
+        DualStreamModel,
+        EcapaTdnnModel,
+        ProsodyContrastiveModel,
+    )
+    from prosody_tts.processing import DualStreamProcessor, MelFeatureExtractor, PhonemeTokenizer
+
+    AutoConfig.register(DualStreamConfig.model_type, DualStreamConfig, exist_ok=True)
+    AutoTokenizer.register(DualStreamConfig, slow_tokenizer_class=PhonemeTokenizer, exist_ok=True)
+    AutoFeatureExtractor.register(DualStreamConfig, MelFeatureExtractor, exist_ok=True)
+    AutoProcessor.register(DualStreamConfig, DualStreamProcessor, exist_ok=True)
+    AutoModel.register(DualStreamConfig, DualStreamModel, exist_ok=True)
+    AutoModelForMaskedLM.register(DualStreamConfig, DualStreamForMaskedLM, exist_ok=True)
+    AutoConfig.register(EcapaTdnnConfig.model_type, EcapaTdnnConfig, exist_ok=True)
+    AutoModel.register(EcapaTdnnConfig, EcapaTdnnModel, exist_ok=True)
+    AutoConfig.register(ProsodyContrastiveConfig.model_type, ProsodyContrastiveConfig, exist_ok=True)
+    AutoModel.register(ProsodyContrastiveConfig, ProsodyContrastiveModel, exist_ok=True)
+
+
+def register_pipelines() -> None:
+    """Register the pipeline tasks of :mod:`prosody_tts.pipelines` with ``transformers.pipeline``."""
+    from transformers import AutoModel
+    from transformers.pipelines import PIPELINE_REGISTRY
+
+    from prosody_tts.pipelines.feature_extraction import PIPELINE_TASK, PhonemeFeatureExtractionPipeline
+
+    PIPELINE_REGISTRY.register_pipeline(
+        PIPELINE_TASK, pipeline_class=PhonemeFeatureExtractionPipeline, pt_model=AutoModel
+    )
+
+
+def register_all() -> None:
+    """Both of the above."""
+    register_auto_classes()
+    register_pipelines()

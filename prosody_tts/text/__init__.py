@@ -1,0 +1,36 @@
+"""The Russian front-end: text → normalised text → stressed text → IPA phonemes with word ids.
+
+``errors`` (the FrontendError family), ``inventory`` (phoneme symbols), ``normalizer/``
+(numbers, dates, units, Latin), ``stress`` (silero-stress), ``g2p`` (rule-based IPA),
+``espeak_g2p`` (the optional espeak-ng backend), ``sentence_split`` (sentences of a document),
+``frontend`` (:class:`RussianFrontend`, the stages chained). Nothing here knows of tokenizers,
+models or data sets: ``processing/`` turns this output into token ids.
+"""
+
+from prosody_tts.text.errors import (
+    AudioError,
+    EmptyTextError,
+    FrontendError,
+    StressMarkError,
+    TransliterationWarning,
+    UnsupportedCharacterError,
+    WordMismatchError,
+)
+from prosody_tts.text.frontend import PhonemizedText, RussianFrontend
+from prosody_tts.text.normalizer import RussianNormalizer, normalize_text
+from prosody_tts.text.stress import StressPlacer
+
+__all__ = [
+    "AudioError",
+    "EmptyTextError",
+    "FrontendError",
+    "PhonemizedText",
+    "RussianFrontend",
+    "RussianNormalizer",
+    "StressMarkError",
+    "StressPlacer",
+    "TransliterationWarning",
+    "UnsupportedCharacterError",
+    "WordMismatchError",
+    "normalize_text",
+]
