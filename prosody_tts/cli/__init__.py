@@ -30,11 +30,10 @@ from prosody_tts.cli import corpus, demo, evaluate, phonemize, tokenizer, train
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``prosody-tts`` with ``argv`` (default: the command line); returns the exit status."""
     parser = _build_parser()
-    args, extra = parser.parse_known_args(argv)
-    if extra:  # only ``train`` takes free --field value pairs (the recipe's fields)
-        if not hasattr(args, "recipe"):
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
-        args.recipe = [*args.recipe, *extra]
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["train"] and argv[1:2] not in (["-h"], ["--help"]):
+        return train.run(argv[1:])  # the recipe's own parser reads the --field value pairs, in order
+    args = parser.parse_args(argv)
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2

@@ -25,11 +25,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    return run(args.recipe)
+
+
+def run(recipe: list[str]) -> int:
+    """Train the stage ``recipe`` describes (a recipe file, or ``--field value`` pairs) and print a summary."""
     from prosody_tts.trainers.recipe import run_recipe
 
-    if not args.recipe:
+    if not recipe:
         raise SystemExit("prosody-tts train: give a recipe file (e.g. recipes/tiny/stage1.json) or --field value pairs")
-    result = run_recipe(args.recipe)
+    result = run_recipe(recipe)
     if result.process_index == 0:
         retrieval = {k: v for k, v in (result.retrieval or {}).items() if k != "per_phoneme"} or None
         summary = {"output_dir": result.output_dir, "train": result.train_metrics, "retrieval": retrieval}
