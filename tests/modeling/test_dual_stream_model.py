@@ -7,6 +7,7 @@ import doctest
 import pytest
 import torch
 import torch.nn.functional as F
+from model_tester import ModelTesterMixin, tiny_text_batch
 
 from prosody_tts.configuration import DualStreamConfig
 from prosody_tts.modeling import (
@@ -39,26 +40,7 @@ def tiny_config(**overrides) -> DualStreamConfig:
 
 def make_batch(config: DualStreamConfig, seed: int = 0) -> dict[str, torch.Tensor]:
     """Two examples of different lengths, right-padded, with processor-like word ids."""
-    generator = torch.Generator().manual_seed(seed)
-    # example 0: 3 words, example 1: 2 words; phonemes: <s> w0 w0 # w1 w1 w1 # w2 </s>
-    phoneme_word_ids = [[-1, 0, 0, -1, 1, 1, 1, -1, 2, -1], [-1, 0, 0, 0, -1, 1, -1]]
-    bpe_word_ids = [[-1, 0, 1, 1, 2, -1], [-1, 0, 1, -1]]
-
-    def pad(rows, value):
-        length = max(len(row) for row in rows)
-        return torch.tensor([row + [value] * (length - len(row)) for row in rows])
-
-    def ids(rows, vocab):
-        return [torch.randint(5, vocab, (len(row),), generator=generator).tolist() for row in rows]
-
-    return {
-        "phoneme_input_ids": pad(ids(phoneme_word_ids, config.phoneme_vocab_size), 0),
-        "phoneme_attention_mask": pad([[1] * len(row) for row in phoneme_word_ids], 0),
-        "phoneme_word_ids": pad(phoneme_word_ids, -1),
-        "bpe_input_ids": pad(ids(bpe_word_ids, config.bpe_vocab_size), 0),
-        "bpe_attention_mask": pad([[1] * len(row) for row in bpe_word_ids], 0),
-        "bpe_word_ids": pad(bpe_word_ids, -1),
-    }
+    return tiny_text_batch(config.phoneme_vocab_size, config.bpe_vocab_size, seed)
 
 
 def randomise_zero_inits(model: torch.nn.Module, std: float = 0.05) -> None:
@@ -75,13 +57,74 @@ def modulation_params(model: torch.nn.Module) -> list[torch.Tensor]:
     return [p for m in model.modules() if isinstance(m, AdaLNZeroModulation) for p in m.parameters()]
 
 
+# ---------------------------------------------------------------------- the shared checks
+_ZERO_INIT = {
+    r"\.modulation\.": "AdaLN-Zero modulations: every block starts as the identity",
+    r"fusion\.projection\.": "word fusion adds nothing at first (stage 2 starts from stage 1's encoder)",
+}
+
+
+class _DualStreamTester(ModelTesterMixin):
+    zero_init = _ZERO_INIT
+    config_overrides: dict = {}
+
+    def get_config(self) -> DualStreamConfig:
+        return tiny_config(**self.config_overrides)
+
+    def get_inputs(self, config: DualStreamConfig, seed: int = 0) -> dict:
+        batch = make_batch(config, seed)
+        return {**batch, "speaker_ids": torch.tensor([1, -1])}  # a table speaker and the null vector
+
+    def training_inputs(self, config: DualStreamConfig) -> list[dict]:
+        with_embeds = {key: value for key, value in self.get_inputs(config).items() if key != "speaker_ids"}
+        with_embeds["speaker_embeds"] = torch.randn(2, config.external_speaker_dim, generator=torch.Generator().manual_seed(1))
+        return [self.get_inputs(config), with_embeds]
+
+    def padded_inputs(self, config: DualStreamConfig):
+        padded = {key: value for key, value in self.get_inputs(config).items() if not key.endswith("labels")}
+        phonemes, bpe = int(padded["phoneme_attention_mask"][1].sum()), int(padded["bpe_attention_mask"][1].sum())
+        short = {
+            key: value[1:, : (bpe if key.startswith("bpe") else phonemes)] if value.dim() == 2 else value[1:]
+            for key, value in padded.items()
+        }
+
+        def compare(alone, in_batch):
+            key = "phoneme_logits" if "phoneme_logits" in alone else "last_hidden_state"
+            torch.testing.assert_close(alone[key][0], in_batch[key][1, :phonemes], atol=1e-5, rtol=1e-5)
+
+        return short, padded, compare
+
+
+class TestDualStreamModel(_DualStreamTester):
+    model_class = DualStreamModel
+
+    def loss_of(self, output):
+        return output.last_hidden_state.pow(2).mean() + output.bpe_last_hidden_state.pow(2).mean()
+
+
+class TestDualStreamForMaskedLM(_DualStreamTester):
+    """Per-stream MLM (the default): the fusion part is not built, so nothing is left untrained."""
+
+    model_class = DualStreamForMaskedLM
+
+    def get_inputs(self, config: DualStreamConfig, seed: int = 0) -> dict:
+        batch = super().get_inputs(config, seed)
+        batch["phoneme_labels"] = batch["phoneme_input_ids"].masked_fill(batch["phoneme_attention_mask"] == 0, -100)
+        batch["bpe_labels"] = batch["bpe_input_ids"].masked_fill(batch["bpe_attention_mask"] == 0, -100)
+        return batch
+
+
+class TestDualStreamForMaskedLMAfterFusion(TestDualStreamForMaskedLM):
+    """MLM on the fused output: the fusion part is built and trained."""
+
+    config_overrides = {"mlm_before_fusion": False}
+
+
 # ---------------------------------------------------------------------- config
-def test_config_round_trip_and_presets(tmp_path):
+def test_config_presets_and_values(tmp_path):
     config = tiny_config(speaker_dropout=0.2, mlm_before_fusion=False, position_embedding_type="sinusoidal")
-    assert DualStreamConfig.from_dict(config.to_dict()).to_dict() == config.to_dict()
     config.save_pretrained(tmp_path)
     loaded = DualStreamConfig.from_pretrained(tmp_path)
-    assert loaded.to_dict() == config.to_dict()
     assert loaded.speaker_dropout == 0.2 and loaded.mlm_before_fusion is False
 
     base = DualStreamConfig()
@@ -313,43 +356,17 @@ def test_mlm_before_fusion_reads_the_phoneme_stream():
     torch.testing.assert_close(phoneme_only.phoneme_logits, out.phoneme_logits)
 
 
-@pytest.mark.parametrize("mlm_before_fusion", [False, True])
-def test_training_step_reaches_every_parameter(mlm_before_fusion):
+def test_a_fresh_model_leaves_the_speaker_null_vector_without_gradient_until_the_gates_open():
+    """Zero-init gates block the block bodies and the speaker condition at step 0 (the shared
+    tester's training step opens them first)."""
     torch.manual_seed(0)
-    config = tiny_config(mlm_before_fusion=mlm_before_fusion, hidden_dropout=0.1, speaker_dropout=0.0)
+    config = tiny_config()
     model = DualStreamForMaskedLM(config).train()
     batch = make_batch(config)
-    phoneme_labels = batch["phoneme_input_ids"].masked_fill(batch["phoneme_attention_mask"] == 0, -100)
-    bpe_labels = batch["bpe_input_ids"].masked_fill(batch["bpe_attention_mask"] == 0, -100)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-
-    def step():
-        optimizer.zero_grad()
-        # one batch mixes a table speaker and the null vector, one uses external embeddings
-        with_ids = model(
-            **batch, speaker_ids=torch.tensor([1, -1]), phoneme_labels=phoneme_labels, bpe_labels=bpe_labels
-        )
-        with_embeds = model(
-            **batch,
-            speaker_embeds=torch.randn(2, config.external_speaker_dim),
-            phoneme_labels=phoneme_labels,
-            bpe_labels=bpe_labels,
-        )
-        loss = with_ids.loss + with_embeds.loss
-        assert torch.isfinite(loss)
-        loss.backward()
-        optimizer.step()
-        return {
-            name for name, p in model.named_parameters() if p.grad is None or not bool(p.grad.ne(0).any())
-        }
-
-    first = step()
-    # zero-init gates block the block bodies and the speaker condition at step 0
-    assert "dual_stream.speaker.null_embedding" in first
-    second = step()
-    assert second == set()  # per-stream MLM does not even build the fusion part it would not train
-    has_fusion = any(name.startswith("dual_stream.fusion") for name, _ in model.named_parameters())
-    assert has_fusion == (not mlm_before_fusion)
+    labels = batch["phoneme_input_ids"].masked_fill(batch["phoneme_attention_mask"] == 0, -100)
+    model(**batch, speaker_ids=torch.tensor([1, -1]), phoneme_labels=labels).loss.backward()
+    grad = model.dual_stream.speaker.null_embedding.grad
+    assert grad is None or not bool(grad.ne(0).any())
 
 
 def test_gradient_checkpointing_gives_same_gradients():

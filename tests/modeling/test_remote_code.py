@@ -170,7 +170,7 @@ def test_dual_stream_masked_lm_loads_with_remote_code(remote):
         [
             "configuration_dual_stream.py", "constants.py", "modeling_dual_stream.py", "modeling_layers.py",
             "modeling_losses.py", "modeling_remote_code.py",
-        ],  # fmt: skip
+        ],
     )
     modeling = (case["dir"] / "modeling_dual_stream.py").read_text()
     assert "from .configuration_dual_stream import DualStreamConfig" in modeling

@@ -1,9 +1,9 @@
-"""Helper for tests/test_siglip_loss.py: run ``distributed_siglip_loss`` on 2 real gloo ranks.
+"""Helper for tests/modeling/test_siglip_loss.py: run ``distributed_siglip_loss`` on 2 real gloo ranks.
 
 Usage::
 
-    python tests/_distributed_siglip_worker.py OUT_DIR            # forks 2 ranks itself
-    torchrun --nproc_per_node 2 tests/_distributed_siglip_worker.py OUT_DIR
+    python tests/modeling/_distributed_siglip_worker.py OUT_DIR            # forks 2 ranks itself
+    torchrun --nproc_per_node 2 tests/modeling/_distributed_siglip_worker.py OUT_DIR
 
 For every case in ``CASES`` each rank takes its slice of a seeded float64 batch, computes its
 loss ``L_r``, calls ``backward`` and saves ``OUT_DIR/rank{r}.pt`` with the loss, the gradients
@@ -27,7 +27,7 @@ import torch.multiprocessing as mp
 
 WORLD_SIZE = 2
 DIM = 8
-LOSSES_PY = Path(__file__).resolve().parents[1] / "prosody_tts" / "modeling" / "losses.py"
+LOSSES_PY = Path(__file__).resolve().parents[2] / "prosody_tts" / "modeling" / "losses.py"
 
 #: name -> (rows per rank, chunk_size, scalar shape of logit_scale / logit_bias).
 CASES: dict[str, tuple[tuple[int, int], int | None, tuple[int, ...]]] = {

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from model_tester import ModelTesterMixin
 
 from prosody_tts.configuration.ecapa_tdnn import EcapaTdnnConfig
 from prosody_tts.modeling.ecapa_tdnn import (
@@ -18,6 +19,7 @@ from prosody_tts.modeling.ecapa_tdnn import (
 )
 
 ATOL = 1e-5
+LENGTHS = [40, 31, 26, 40]
 PAD_VALUE = math.log(1e-5)  # what MelFeatureExtractor writes at padded frames
 
 
@@ -92,6 +94,47 @@ def test_config_rejects_bad_values(overrides):
 
 
 # ---------------------------------------------------------------------------------- sizes
+class TestEcapaTdnnModel(ModelTesterMixin):
+    model_class = EcapaTdnnModel
+    gradient_exceptions = {
+        r"^asp\.conv\.bias$": "a per-channel constant added to the attention logits cancels in the softmax "
+        "over time, so this (SpeechBrain-parity) bias gets a zero gradient up to rounding",
+    }
+
+    def get_config(self) -> EcapaTdnnConfig:
+        return EcapaTdnnConfig.tiny()
+
+    def get_inputs(self, config: EcapaTdnnConfig, seed: int = 4) -> dict:
+        features, mask = padded_batch(LENGTHS, max(LENGTHS), seed=seed)
+        return {
+            "input_features": features,
+            "feature_attention_mask": mask,
+            "segment_spans": random_spans(LENGTHS, 6, seed=seed + 1),
+        }
+
+    def loss_of(self, output) -> torch.Tensor:
+        # utterances 0/1 and 2/3 are "same speaker"; segments are pulled to random targets
+        targets = torch.randn(output.segment_embeddings.shape, generator=torch.Generator().manual_seed(0))
+        loss = (1 - F.cosine_similarity(output.embeddings[0::2], output.embeddings[1::2])).mean()
+        return loss + (1 - F.cosine_similarity(output.segment_embeddings, targets)).mean()
+
+    def padded_inputs(self, config: EcapaTdnnConfig):
+        padded = self.get_inputs(config)
+        n = LENGTHS[1]
+        own = padded["segment_spans"][padded["segment_spans"][:, 0] == 1].clone()
+        own[:, 0] = 0
+        short = {"input_features": padded["input_features"][1:2, :n], "segment_spans": own}
+
+        def compare(alone, in_batch):
+            torch.testing.assert_close(in_batch.embeddings[1:2], alone.embeddings, atol=ATOL, rtol=0)
+            torch.testing.assert_close(
+                in_batch.segment_embeddings[padded["segment_spans"][:, 0] == 1], alone.segment_embeddings,
+                atol=ATOL, rtol=0,
+            )  # fmt: skip
+
+        return short, padded, compare
+
+
 def analytic_parameter_count(config: EcapaTdnnConfig) -> int:
     """Parameters of ECAPA-TDNN derived from the architecture (BN running stats are buffers).
 
@@ -167,23 +210,15 @@ def test_output_shapes_and_tuple():
     assert empty.segment_embeddings.shape == (0, 32)
 
 
-def test_save_load_safetensors_identical(tmp_path):
+def test_save_load_keeps_batch_norm_running_statistics(tmp_path):
     model = make_model()
     features, mask = padded_batch([30, 22], 30)
-    spans = random_spans([30, 22], 5)
     model.train()
-    model(features, feature_attention_mask=mask, segment_spans=spans)  # moves BN running stats
-    model.eval()
-    expected = model(features, feature_attention_mask=mask, segment_spans=spans)
+    model(features, feature_attention_mask=mask)  # moves BN running stats
     model.save_pretrained(tmp_path)
-    assert (tmp_path / "model.safetensors").exists()
-    loaded = EcapaTdnnModel.from_pretrained(tmp_path).eval()
-    drop_path = lambda d: {k: v for k, v in d.items() if k != "_name_or_path"}  # noqa: E731
-    assert drop_path(loaded.config.to_dict()) == drop_path(model.config.to_dict())
-    got = loaded(features, feature_attention_mask=mask, segment_spans=spans)
-    for name in ("embeddings", "frame_features", "segment_embeddings"):
-        assert torch.equal(got[name], expected[name]), name
+    loaded = EcapaTdnnModel.from_pretrained(tmp_path)
     assert torch.equal(loaded.blocks[0].norm.running_var, model.blocks[0].norm.running_var)
+    assert not torch.equal(model.blocks[0].norm.running_var, torch.ones_like(model.blocks[0].norm.running_var))
 
 
 def test_attention_mask_alias_and_feature_extractor():
@@ -308,30 +343,6 @@ def test_masked_batch_norm_matches_torch_on_real_frames():
 
 
 # ---------------------------------------------------------------------------------- training
-def test_training_step_gradients():
-    model = make_model().train()
-    lengths = [40, 31, 26, 40]
-    features, mask = padded_batch(lengths, 40, seed=4)
-    spans = random_spans(lengths, 6, seed=5)
-    out = model(features, feature_attention_mask=mask, segment_spans=spans)
-    # cosine loss: utterances 0/1 and 2/3 are "same speaker", segments pulled to random targets
-    targets = torch.randn(spans.shape[0], 32, generator=torch.Generator().manual_seed(0))
-    loss = (1 - F.cosine_similarity(out.embeddings[0::2], out.embeddings[1::2])).mean()
-    loss = loss + (1 - F.cosine_similarity(out.segment_embeddings, targets)).mean()
-    assert torch.isfinite(loss)
-    loss.backward()
-    for name, parameter in model.named_parameters():
-        assert parameter.grad is not None, name
-        assert torch.isfinite(parameter.grad).all(), name
-        if name == "asp.conv.bias":
-            # A per-channel constant added to attention logits cancels in the softmax over time,
-            # so this (SpeechBrain-parity) bias gets a zero gradient up to rounding.
-            assert parameter.grad.abs().max() < 1e-6
-        else:
-            assert parameter.grad.abs().sum() > 0, name
-    torch.optim.SGD(model.parameters(), lr=0.1).step()  # one step runs
-
-
 # ---------------------------------------------------------------------------------- errors
 def test_errors():
     model = make_model()

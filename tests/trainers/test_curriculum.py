@@ -15,7 +15,7 @@ import pytest
 from prosody_tts.trainers.curriculum import VARIANTS, CurriculumSchedule, run_curriculum, variants_table
 from prosody_tts.trainers.recipe import parse_recipe
 
-RECIPES = sorted((Path(__file__).parents[1] / "recipes").glob("*/stage*.json"))
+RECIPES = sorted((Path(__file__).parents[2] / "recipes").glob("*/stage*.json"))
 
 
 def test_every_recipe_file_parses_into_the_four_argument_groups(tmp_path):
@@ -159,7 +159,7 @@ def test_stage2_recipe_under_torchrun_with_two_processes(tmp_path, tiny_corpus_d
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    recipe = Path(__file__).parents[1] / "recipes" / "train.py"
+    recipe = Path(__file__).parents[2] / "recipes" / "train.py"
     command = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
         f"--master_port={port}", str(recipe), "--stage", "contrastive", "--corpus_dir", str(tiny_corpus_dir),
