@@ -8,28 +8,28 @@ directories (or Hub snapshots) of this project, and its pipeline tasks are known
 
 __version__ = "0.1.0.dev0"
 
-from prosody_tts.configuration import DualStreamConfig, EcapaTdnnConfig, ProsodyContrastiveConfig
-from prosody_tts.modeling import (
+from .configuration import DualStreamConfig, EcapaTdnnConfig, ProsodyContrastiveConfig
+from .modeling import (
     DualStreamForMaskedLM,
     DualStreamModel,
     EcapaTdnnModel,
     ProsodyContrastiveModel,
     load_stage1_weights,
 )
-from prosody_tts.pipelines.encode import EncodedPhonemes, encode
-from prosody_tts.pipelines.feature_extraction import (
+from .pipelines.encode import EncodedPhonemes, encode
+from .pipelines.feature_extraction import (
     PhonemeFeatureExtractionPipeline,
     feature_extraction_pipeline,
 )
-from prosody_tts.processing import (
+from .processing import (
     DualStreamProcessor,
     MelFeatureExtractor,
     PhonemeTokenizer,
     load_default_bpe_tokenizer,
     train_bpe_tokenizer,
 )
-from prosody_tts.registration import register_all
-from prosody_tts.text import RussianFrontend
+from .registration import register_all
+from .text import RussianFrontend
 
 register_all()
 

@@ -54,7 +54,7 @@ def _peak_memory_gib() -> float:
 
 def _corpus(options: DemoOptions, corpus_dir: Path) -> dict[str, Any]:
     """Build the corpus, or reuse one built with the same sizes and seed."""
-    from prosody_tts.data.sources.embedded import build_embedded_corpus
+    from .data.sources.embedded import build_embedded_corpus
 
     summary_file = corpus_dir / "corpus.json"
     wanted = {"speakers": options.speakers, "utterances_per_speaker": options.utterances_per_speaker, "seed": options.seed}
@@ -80,7 +80,7 @@ def _corpus(options: DemoOptions, corpus_dir: Path) -> dict[str, Any]:
 def _export(stage2_dir: Path, out: Path, processor: Any) -> tuple[Path, Path, Any]:
     """``out/model`` (contrastive model + processor) and ``out/encoder`` (text encoder + processor);
     returns both folders and the loaded model."""
-    from prosody_tts.modeling.contrastive import ProsodyContrastiveModel
+    from .modeling.contrastive import ProsodyContrastiveModel
 
     model_dir, encoder_dir = out / "model", out / "encoder"
     model = ProsodyContrastiveModel.from_pretrained(stage2_dir)
@@ -97,7 +97,7 @@ def _figures(
 ) -> list[str]:
     """Loss curves of both stages, the held-out similarity matrix and per-phoneme R@1 (PNG)."""
     try:
-        from prosody_tts.evaluation.plots import (
+        from .evaluation.plots import (
             plot_loss_curves,
             plot_per_phoneme_recall,
             plot_similarity_matrix,
@@ -106,7 +106,7 @@ def _figures(
     except ImportError as error:  # matplotlib missing: the report says so
         print(f"figures skipped: {error}", file=sys.stderr)
         return []
-    from prosody_tts.evaluation.retrieval import RetrievalResult, compute_occurrence_embeddings
+    from .evaluation.retrieval import RetrievalResult, compute_occurrence_embeddings
 
     names, figures = [], {}
     for variant, stage in (("stage1", "stage 1 (MLM)"), ("stage1+2", "stage 2 (contrastive)")):
@@ -133,14 +133,14 @@ def _figures(
     )
     names.append("similarity_heldout.png")
     if _has_tensorboard():
-        from prosody_tts.evaluation.plots import log_figures_to_tensorboard
+        from .evaluation.plots import log_figures_to_tensorboard
 
         log_figures_to_tensorboard(out / "runs" / "figures", {name.removesuffix(".png"): f for name, f in figures.items()})
     return names
 
 
 def _report(out: Path, options: DemoOptions, corpus: dict, table: str, results: dict, figures: list[str], wall: float) -> str:
-    from prosody_tts.evaluation.retrieval import RetrievalResult
+    from .evaluation.retrieval import RetrievalResult
 
     joint = RetrievalResult(**results["stage1+2"]["retrieval"])
     lines = [
@@ -190,10 +190,10 @@ def _report(out: Path, options: DemoOptions, corpus: dict, table: str, results: 
 
 def run_demo(options: DemoOptions | None = None) -> dict[str, Any]:
     """Run the demo and return ``{"results", "table", "out_dir", "wall_seconds", "peak_memory_gib"}``."""
-    from prosody_tts.data.prepared import prepare_corpus
-    from prosody_tts.data.sources.embedded import load_embedded_corpus
-    from prosody_tts.processing.processing_dual_stream import DualStreamProcessor
-    from prosody_tts.trainers.curriculum import CurriculumSchedule, run_curriculum, variants_table
+    from .data.prepared import prepare_corpus
+    from .data.sources.embedded import load_embedded_corpus
+    from .processing.processing_dual_stream import DualStreamProcessor
+    from .trainers.curriculum import CurriculumSchedule, run_curriculum, variants_table
 
     options = options or DemoOptions()
     started = time.perf_counter()

@@ -54,7 +54,7 @@ Publishing: :func:`push_for_remote_code` saves into a temporary directory and up
 :func:`save_for_remote_code` yourself and upload the directory.
 
 Limitations: imports of ``prosody_tts`` modules must be ``from <module> import <names>``
-statements on lines of their own (``import prosody_tts.x`` and ``*`` imports are refused with a
+statements on lines of their own (``import prosody_tts.<module>`` and ``*`` imports are refused with a
 clear error); names imported from a *package* (``from ..configuration import X``) must be classes
 or functions, so that their defining module can be found. The copies are snapshots: save again
 after changing the source.
@@ -199,7 +199,7 @@ def _flatten_module(module_name: str) -> tuple[str, set[str]]:
         text = "\n".join(prefix + statement for statement in statements)
         lines[first : last + 1] = [text + ("\n" if lines[last].endswith("\n") else "")]
 
-    from prosody_tts import __version__
+    from . import __version__
 
     relative = path.as_posix()
     marker = f"/{PACKAGE}/"

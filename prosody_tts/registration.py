@@ -20,14 +20,14 @@ def register_auto_classes() -> None:
         AutoTokenizer,
     )
 
-    from prosody_tts.configuration import DualStreamConfig, EcapaTdnnConfig, ProsodyContrastiveConfig
-    from prosody_tts.modeling import (
+    from .configuration import DualStreamConfig, EcapaTdnnConfig, ProsodyContrastiveConfig
+    from .modeling import (
         DualStreamForMaskedLM,
         DualStreamModel,
         EcapaTdnnModel,
         ProsodyContrastiveModel,
     )
-    from prosody_tts.processing import DualStreamProcessor, MelFeatureExtractor, PhonemeTokenizer
+    from .processing import DualStreamProcessor, MelFeatureExtractor, PhonemeTokenizer
 
     AutoConfig.register(DualStreamConfig.model_type, DualStreamConfig, exist_ok=True)
     AutoTokenizer.register(DualStreamConfig, slow_tokenizer_class=PhonemeTokenizer, exist_ok=True)
@@ -46,7 +46,7 @@ def register_pipelines() -> None:
     from transformers import AutoModel
     from transformers.pipelines import PIPELINE_REGISTRY
 
-    from prosody_tts.pipelines.feature_extraction import PIPELINE_TASK, PhonemeFeatureExtractionPipeline
+    from .pipelines.feature_extraction import PIPELINE_TASK, PhonemeFeatureExtractionPipeline
 
     PIPELINE_REGISTRY.register_pipeline(
         PIPELINE_TASK, pipeline_class=PhonemeFeatureExtractionPipeline, pt_model=AutoModel

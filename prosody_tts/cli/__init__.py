@@ -23,8 +23,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from prosody_tts import __version__
-from prosody_tts.cli import corpus, demo, evaluate, phonemize, tokenizer, train
+from .. import __version__
+from . import corpus, demo, evaluate, phonemize, tokenizer, train
 
 
 def main(argv: Sequence[str] | None = None) -> int:

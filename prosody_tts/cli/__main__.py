@@ -1,5 +1,5 @@
 """``python -m prosody_tts.cli`` = ``prosody-tts``."""
 
-from prosody_tts.cli import main
+from . import main
 
 raise SystemExit(main())

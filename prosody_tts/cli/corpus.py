@@ -24,7 +24,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _cmd_corpus_build(args: argparse.Namespace) -> int:
-    from prosody_tts.data.sources.embedded import build_embedded_corpus
+    from ..data.sources.embedded import build_embedded_corpus
 
     if args.utterances < 1 or args.speakers < 1:
         raise SystemExit("prosody-tts corpus build: --utterances and --speakers must be positive")

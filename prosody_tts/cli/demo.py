@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from prosody_tts import __version__
-from prosody_tts.cli.phonemize import format_record, phonemize_record
+from .. import __version__
+from .phonemize import format_record, phonemize_record
 
 DEMO_SENTENCES = (
     "Привет, как дела?",
@@ -43,7 +43,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     if not args.frontend_only:
-        from prosody_tts.demo import DemoOptions, run_demo
+        from ..demo import DemoOptions, run_demo
 
         for name in ("speakers", "utterances", "stage1_steps", "stage2_steps", "num_candidates"):
             if getattr(args, name) < 1:
@@ -61,7 +61,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    from prosody_tts.processing.processing_dual_stream import DualStreamProcessor
+    from ..processing.processing_dual_stream import DualStreamProcessor
 
     processor = DualStreamProcessor.from_defaults(g2p_backend=args.g2p)
     print(f"prosody-tts {__version__}: Russian text front-end on {len(DEMO_SENTENCES)} built-in sentences\n")

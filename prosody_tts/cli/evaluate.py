@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from prosody_tts.constants import REPORT_FILE, RESULT_FILE, SPEAKER_MAP_FILE, TRAINER_STATE_FILE
+from ..constants import REPORT_FILE, RESULT_FILE, SPEAKER_MAP_FILE, TRAINER_STATE_FILE
 
 __all__ = ["add_parser", "run_evaluate"]
 
@@ -76,7 +76,7 @@ def _load_processor(model_dir: Path) -> Any:
         from transformers import AutoProcessor
 
         return AutoProcessor.from_pretrained(model_dir)
-    from prosody_tts.processing.processing_dual_stream import DualStreamProcessor
+    from ..processing.processing_dual_stream import DualStreamProcessor
 
     print(f"{PROG}: no processor saved in {model_dir}; using the packaged default", file=sys.stderr)
     return DualStreamProcessor.from_defaults()
@@ -84,7 +84,7 @@ def _load_processor(model_dir: Path) -> Any:
 
 def _load_corpus(data: Path, split: str, processor: Any) -> Any:
     """A PreparedCorpus from an embedded-corpus directory or a prepared cache directory."""
-    from prosody_tts.data.prepared import PREPARED_FILE, PREPARED_INFO, PreparedCorpus, prepare_corpus
+    from ..data.prepared import PREPARED_FILE, PREPARED_INFO, PreparedCorpus, prepare_corpus
 
     if not data.is_dir():
         raise _fail(f"no such directory: {data}")
@@ -96,7 +96,7 @@ def _load_corpus(data: Path, split: str, processor: Any) -> Any:
 
             return PreparedCorpus(Dataset.from_file(str(folder / PREPARED_FILE)))
     if (data / f"{split}.jsonl").is_file():
-        from prosody_tts.data.sources.embedded import load_embedded_corpus
+        from ..data.sources.embedded import load_embedded_corpus
 
         return prepare_corpus(load_embedded_corpus(data, split), processor, desc=f"preparing {split}")
     raise _fail(
@@ -124,7 +124,7 @@ def _write_outputs(args: argparse.Namespace, result: Any, embeddings: Any) -> li
     (out / RESULT_FILE).write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
     figures: list[str] = []
     try:
-        from prosody_tts.evaluation.plots import (
+        from ..evaluation.plots import (
             plot_loss_curves,
             plot_per_phoneme_recall,
             plot_similarity_matrix,
@@ -182,9 +182,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     import torch
 
-    from prosody_tts.data.occurrences import occurrence_index
-    from prosody_tts.evaluation.retrieval import compute_occurrence_embeddings, evaluate_retrieval
-    from prosody_tts.modeling.contrastive import ProsodyContrastiveModel
+    from ..data.occurrences import occurrence_index
+    from ..evaluation.retrieval import compute_occurrence_embeddings, evaluate_retrieval
+    from ..modeling.contrastive import ProsodyContrastiveModel
 
     processor = _load_processor(args.model)
     model = ProsodyContrastiveModel.from_pretrained(args.model)

@@ -27,8 +27,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def _cmd_phonemize(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from prosody_tts.processing.processing_dual_stream import DualStreamProcessor
-    from prosody_tts.text.errors import FrontendError
+    from ..processing.processing_dual_stream import DualStreamProcessor
+    from ..text.errors import FrontendError
 
     processor = DualStreamProcessor.from_defaults(g2p_backend=args.g2p)
     lines, total = _input_lines(args)

@@ -22,14 +22,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _cmd_train_bpe(args: argparse.Namespace) -> int:
-    from prosody_tts.processing.tokenization_bpe import (
+    from ..processing.tokenization_bpe import (
         DEFAULT_TOKENIZER_FILE,
         default_bpe_tokenizer_path,
         train_bpe_tokenizer,
     )
 
     if args.default:
-        from prosody_tts.data.sources.sentences import default_training_texts
+        from ..data.sources.sentences import default_training_texts
 
         texts = default_training_texts()
         tokenizer = train_bpe_tokenizer(texts, vocab_size=args.vocab_size, min_frequency=args.min_frequency)

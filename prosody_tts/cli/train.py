@@ -30,7 +30,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def run(recipe: list[str]) -> int:
     """Train the stage ``recipe`` describes (a recipe file, or ``--field value`` pairs) and print a summary."""
-    from prosody_tts.trainers.recipe import run_recipe
+    from ..trainers.recipe import run_recipe
 
     if not recipe:
         raise SystemExit("prosody-tts train: give a recipe file (e.g. recipes/tiny/stage1.json) or --field value pairs")

@@ -7,8 +7,8 @@ from typing import Any
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 
-from prosody_tts.configuration.dual_stream import DualStreamConfig
-from prosody_tts.configuration.ecapa_tdnn import EcapaTdnnConfig
+from .dual_stream import DualStreamConfig
+from .ecapa_tdnn import EcapaTdnnConfig
 
 __all__ = ["SPEAKER_SOURCES", "ProsodyContrastiveConfig"]
 

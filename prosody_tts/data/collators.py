@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from prosody_tts.constants import NO_WORD
-from prosody_tts.processing.padding import pad_rows_tensor, padded_length
+from ..constants import NO_WORD
+from ..processing.padding import pad_rows_tensor, padded_length
 
 __all__ = ["DualStreamCollator", "OccurrenceCollator"]
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import torch
 
-from prosody_tts.constants import IGNORE_INDEX, NO_WORD
-from prosody_tts.processing.padding import pad_rows_tensor
+from ..constants import IGNORE_INDEX, NO_WORD
+from ..processing.padding import pad_rows_tensor
 
 STREAMS = ("phoneme", "bpe")
 

@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from prosody_tts.data.occurrences import PhonemeOccurrence
-from prosody_tts.data.samplers import _check_positive, _check_seed
-from prosody_tts.text.inventory import PHONEMES, phoneme_identity
+from ..text.inventory import PHONEMES, phoneme_identity
+from .occurrences import PhonemeOccurrence
+from .samplers import _check_positive, _check_seed
 
 #: ``mode`` values of :class:`StreamingOccurrenceBatches`.
 STREAMING_MODES: tuple[str, ...] = ("mixed", "same")

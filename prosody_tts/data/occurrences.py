@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from prosody_tts.data.schema import example_problems
-from prosody_tts.text.frontend import word_indices
-from prosody_tts.text.inventory import is_phoneme, phoneme_identity
+from ..text.frontend import word_indices
+from ..text.inventory import is_phoneme, phoneme_identity
+from .schema import example_problems
 
 if TYPE_CHECKING:  # the prepared corpus is a row store built later in the data flow
-    from prosody_tts.data.prepared import PreparedCorpus
+    from .prepared import PreparedCorpus
 
 
 @dataclass(frozen=True)

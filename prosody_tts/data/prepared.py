@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from prosody_tts.constants import PREPARED_FILE, PREPARED_INFO
-from prosody_tts.data.streaming import RobustExampleStream
+from ..constants import PREPARED_FILE, PREPARED_INFO
+from .streaming import RobustExampleStream
 
 logger = logging.getLogger(__name__)
 

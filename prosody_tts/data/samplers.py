@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from prosody_tts.data.occurrences import OccurrenceIndex
+from .occurrences import OccurrenceIndex
 
 logger = logging.getLogger(__name__)
 

@@ -33,8 +33,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from prosody_tts.processing.audio import load_audio
-from prosody_tts.text.inventory import is_symbol
+from ..processing.audio import load_audio
+from ..text.inventory import is_symbol
 
 REQUIRED_FIELDS = ("id", "audio", "text", "speaker")
 OPTIONAL_FIELDS = ("stressed_text", "phonemes", "phoneme_durations", "language", "source")

@@ -13,8 +13,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from prosody_tts.constants import STATE_FILE_PATTERN
-from prosody_tts.data.streaming import RobustExampleStream, logger
+from ..constants import STATE_FILE_PATTERN
+from .streaming import RobustExampleStream, logger
 
 
 # ---------------------------------------------------------------------------------- Trainer side

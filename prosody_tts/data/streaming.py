@@ -34,10 +34,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from prosody_tts.data.occurrences import phoneme_occurrences
-from prosody_tts.data.schema import decode_example_audio, example_problems
-from prosody_tts.text.errors import AudioError, WordMismatchError
-from prosody_tts.text.inventory import is_symbol
+from ..text.errors import AudioError, WordMismatchError
+from ..text.inventory import is_symbol
+from .occurrences import phoneme_occurrences
+from .schema import decode_example_audio, example_problems
 
 logger = logging.getLogger(__name__)
 
@@ -124,8 +124,8 @@ class RobustExampleStream(torch.utils.data.IterableDataset):
         base_dir: folder that relative audio paths are resolved against.
         require_durations: skip examples without ``phonemes``/``phoneme_durations``.
         with_occurrences: add ``"occurrences"`` (list of :class:`PhonemeOccurrence`) to each output.
-        rank_sharded: ``(rank, world_size)`` when the dataset came from :func:`shard_for_rank`;
-            lets :func:`assert_not_sharded_twice` catch a second sharding.
+        rank_sharded: ``(rank, world_size)`` when the dataset came from :func:`~prosody_tts.data.sharding.shard_for_rank`;
+            recorded in the saved state, so a state is never restored into another rank's shard.
         skip_log_dir: when set, every worker writes its skip counts to
             ``skips-rank{r}-worker{w}.json`` there; :func:`read_skip_counts` sums them.
         history: how many past positions are kept for :meth:`state_dict` ``(at_examples=...)``.

@@ -3,13 +3,13 @@
 ``plots`` needs matplotlib (``pip install 'prosody-tts[plots]'``), imported only when a figure is made.
 """
 
-from prosody_tts.evaluation.plots import (
+from .plots import (
     log_figures_to_tensorboard,
     plot_loss_curves,
     plot_per_phoneme_recall,
     plot_similarity_matrix,
 )
-from prosody_tts.evaluation.retrieval import (
+from .retrieval import (
     OccurrenceEmbeddings,
     RetrievalCandidates,
     RetrievalResult,

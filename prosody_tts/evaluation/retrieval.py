@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from prosody_tts.data.occurrences import PhonemeOccurrence
+from ..data.occurrences import PhonemeOccurrence
 
 __all__ = [
     "OccurrenceEmbeddings",
@@ -103,7 +103,7 @@ def _check_corpus(corpus: Any) -> None:
 
 
 def _occurrence_collator(model: torch.nn.Module, processor: Any, speaker_to_id: Mapping[str, int] | None):
-    from prosody_tts.data.collators import DualStreamCollator, OccurrenceCollator
+    from ..data.collators import DualStreamCollator, OccurrenceCollator
 
     with_ids = getattr(model.config, "speaker_source", None) == "ids"
     if with_ids and speaker_to_id is None:
@@ -133,7 +133,7 @@ def _embed_batches(
     """(N, D) unit text and audio embeddings of every occurrence, one forward pass per utterance batch."""
     from tqdm.auto import tqdm
 
-    from prosody_tts.modeling.loading import evaluating
+    from ..modeling.loading import evaluating
 
     text_out: torch.Tensor | None = None
     audio_out: torch.Tensor | None = None
@@ -190,12 +190,12 @@ def compute_occurrence_embeddings(
             (padding is masked in both towers, so the values do not change the embeddings).
     """
 
-    from prosody_tts.data.occurrences import occurrence_index
+    from ..data.occurrences import occurrence_index
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    from prosody_tts.modeling.contrastive import ProsodyContrastiveModel
-    from prosody_tts.modeling.loading import load_model
+    from ..modeling.contrastive import ProsodyContrastiveModel
+    from ..modeling.loading import load_model
 
     model = load_model(model, ProsodyContrastiveModel)
     _check_corpus(corpus)
@@ -465,6 +465,25 @@ def _mean(values: torch.Tensor) -> float | None:
     return float(values.mean()) if values.numel() else None
 
 
+def _per_phoneme(
+    identities: list[str], candidates: Any, diff: dict[str, torch.Tensor], sim: dict[str, torch.Tensor]
+) -> dict[str, dict[str, Any]]:
+    """R@1-diff / R@1-sim and anchor counts of each phoneme identity."""
+    identities = np.asarray(identities, dtype=object)
+    diff_names, sim_names = identities[candidates.anchors], identities[candidates.sim_anchors]
+    per_phoneme: dict[str, dict[str, Any]] = {}
+    for name in sorted(set(diff_names)):
+        in_diff = torch.from_numpy(diff_names == name)
+        in_sim = torch.from_numpy(sim_names == name) if sim_names.size else torch.zeros(0, dtype=torch.bool)
+        per_phoneme[str(name)] = {
+            "r1_diff": float(diff["r1"][in_diff].mean()),
+            "r1_sim": _mean(sim["r1"][in_sim]),
+            "anchors": int(in_diff.sum()),
+            "anchors_sim": int(in_sim.sum()),
+        }
+    return per_phoneme
+
+
 def evaluate_retrieval(
     model: Any,
     corpus: Any,
@@ -496,9 +515,9 @@ def evaluate_retrieval(
     if embeddings is None:
         if model is None or corpus is None:
             raise ValueError("evaluate_retrieval needs a model and a corpus, or precomputed embeddings")
-        from prosody_tts.data.occurrences import occurrence_index
-        from prosody_tts.modeling.contrastive import ProsodyContrastiveModel
-        from prosody_tts.modeling.loading import load_model
+        from ..data.occurrences import occurrence_index
+        from ..modeling.contrastive import ProsodyContrastiveModel
+        from ..modeling.loading import load_model
 
         model = load_model(model, ProsodyContrastiveModel)
         _check_corpus(corpus)
@@ -527,18 +546,7 @@ def evaluate_retrieval(
     sim = score_candidates(text, audio, candidates.sim_anchors, candidates.sim)
     chance = chance_levels(num_candidates)
 
-    identities = np.asarray(embeddings.identities, dtype=object)
-    diff_names, sim_names = identities[candidates.anchors], identities[candidates.sim_anchors]
-    per_phoneme: dict[str, dict[str, Any]] = {}
-    for name in sorted(set(diff_names)):
-        in_diff = torch.from_numpy(diff_names == name)
-        in_sim = torch.from_numpy(sim_names == name) if sim_names.size else torch.zeros(0, dtype=torch.bool)
-        per_phoneme[str(name)] = {
-            "r1_diff": float(diff["r1"][in_diff].mean()),
-            "r1_sim": _mean(sim["r1"][in_sim]),
-            "anchors": int(in_diff.sum()),
-            "anchors_sim": int(in_sim.sum()),
-        }
+    per_phoneme = _per_phoneme(embeddings.identities, candidates, diff, sim)
     return RetrievalResult(
         r1_diff=float(diff["r1"].mean()),
         r1_sim=_mean(sim["r1"]),

@@ -1,20 +1,9 @@
 """Models of prosody_tts, one module per family, shared blocks in ``layers``."""
 
-from prosody_tts.modeling.contrastive import (
-    ProsodyContrastiveModel,
-    ProsodyContrastiveOutput,
-    load_stage1_weights,
-)
-from prosody_tts.modeling.dual_stream import (
-    DualStreamForMaskedLM,
-    DualStreamMaskedLMOutput,
-    DualStreamModel,
-    DualStreamModelOutput,
-    DualStreamPreTrainedModel,
-    SpeakerConditioning,
-)
-from prosody_tts.modeling.ecapa_tdnn import EcapaTdnnModel, EcapaTdnnOutput, EcapaTdnnPreTrainedModel
-from prosody_tts.modeling.layers import (
+from .contrastive import ProsodyContrastiveModel, load_stage1_weights
+from .dual_stream import DualStreamForMaskedLM, DualStreamModel, DualStreamPreTrainedModel
+from .ecapa_tdnn import EcapaTdnnModel, EcapaTdnnPreTrainedModel
+from .layers import (
     AdaLNZeroBlock,
     AdaLNZeroModulation,
     FeedForward,
@@ -26,6 +15,13 @@ from prosody_tts.modeling.layers import (
     WordFusion,
     ZeroInitLinear,
 )
+from .outputs import (
+    DualStreamMaskedLMOutput,
+    DualStreamModelOutput,
+    EcapaTdnnOutput,
+    ProsodyContrastiveOutput,
+)
+from .speaker import SpeakerConditioning
 
 __all__ = [
     "AdaLNZeroBlock",

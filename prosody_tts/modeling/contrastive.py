@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -28,13 +27,13 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import PreTrainedModel
 from transformers import initialization as init
-from transformers.utils import ModelOutput
 
-from prosody_tts.configuration.contrastive import ProsodyContrastiveConfig
-from prosody_tts.modeling.dual_stream import DualStreamForMaskedLM, DualStreamModel, DualStreamModelOutput
-from prosody_tts.modeling.ecapa_tdnn import EcapaTdnnModel, EcapaTdnnOutput
-from prosody_tts.modeling.losses import distributed_siglip_loss, siglip_logits, siglip_loss
-from prosody_tts.modeling.remote_code import RemoteCodeSaveMixin
+from ..configuration.contrastive import ProsodyContrastiveConfig
+from .dual_stream import DualStreamForMaskedLM, DualStreamModel
+from .ecapa_tdnn import EcapaTdnnModel
+from .losses import distributed_siglip_loss, siglip_logits, siglip_loss
+from .outputs import ProsodyContrastiveOutput
+from .remote_code import RemoteCodeSaveMixin
 
 __all__ = [
     "ProsodyContrastiveModel",
@@ -43,37 +42,6 @@ __all__ = [
     "Stage1LoadResult",
     "load_stage1_weights",
 ]
-
-
-@dataclass
-class ProsodyContrastiveOutput(ModelOutput):
-    """Output of :class:`ProsodyContrastiveModel`.
-
-    Args:
-        loss: () SigLIP loss (this rank's share under ``distributed_siglip_loss``), when ``return_loss``.
-        logits_per_text: (N, N) ``exp(t') * cos(text_i, audio_j) + b``, rows = text occurrences
-            (this rank's pairs only, also under torch.distributed).
-        logits_per_audio: (N, N) its transpose.
-        text_embeds: (N, D) L2-normalised projected text states at ``occurrence_positions``.
-        audio_embeds: (N, D) L2-normalised projected ECAPA segment embeddings.
-        text_model_output: the :class:`DualStreamModelOutput`.
-        audio_model_output: the :class:`EcapaTdnnOutput` (``embeddings`` (B, E) are the utterances).
-    """
-
-    loss: torch.FloatTensor | None = None
-    logits_per_text: torch.FloatTensor | None = None
-    logits_per_audio: torch.FloatTensor | None = None
-    text_embeds: torch.FloatTensor | None = None
-    audio_embeds: torch.FloatTensor | None = None
-    text_model_output: DualStreamModelOutput | None = None
-    audio_model_output: EcapaTdnnOutput | None = None
-
-    def to_tuple(self) -> tuple[Any, ...]:
-        """Tuple of the non-None fields, nested model outputs as tuples too (like ``SiglipOutput``)."""
-        return tuple(
-            self[k].to_tuple() if k in ("text_model_output", "audio_model_output") else self[k]
-            for k in self.keys()
-        )
 
 
 class ProsodyContrastivePreTrainedModel(RemoteCodeSaveMixin, PreTrainedModel):
@@ -265,36 +233,15 @@ class ProsodyContrastiveModel(ProsodyContrastivePreTrainedModel):
         return siglip_loss(text_embeds, audio_embeds, self.logit_scale, self.logit_bias, chunk)
 
     # ------------------------------------------------------------------ forward
-    def forward(
+    def _check_pairs(
         self,
         phoneme_input_ids: torch.Tensor,
-        phoneme_attention_mask: torch.Tensor | None = None,
-        phoneme_word_ids: torch.Tensor | None = None,
-        bpe_input_ids: torch.Tensor | None = None,
-        bpe_attention_mask: torch.Tensor | None = None,
-        bpe_word_ids: torch.Tensor | None = None,
-        speaker_ids: torch.Tensor | None = None,
-        speaker_embeds: torch.Tensor | None = None,
-        input_features: torch.Tensor | None = None,
-        feature_attention_mask: torch.Tensor | None = None,
-        occurrence_positions: torch.Tensor | None = None,
-        segment_spans: torch.Tensor | None = None,
-        return_loss: bool = True,
-        return_dict: bool | None = None,
-    ) -> ProsodyContrastiveOutput | tuple:
-        """Embed N paired occurrences on both sides, score them (N, N) and compute the SigLIP loss.
-
-        Args:
-            phoneme_input_ids ... speaker_embeds: text inputs as in :meth:`DualStreamModel.forward`
-                (speakers according to ``config.speaker_source``).
-            input_features: (B, T, num_mel_bins) log-mels; ``feature_attention_mask`` (B, T) right-padded.
-            occurrence_positions: (N, 2) rows (batch_index, phoneme position in the phoneme stream
-                *including* the leading ``<s>``, i.e. the processor's index).
-            segment_spans: (N, 3) rows (batch_index, start_frame, end_frame), row i pairs with
-                ``occurrence_positions[i]`` (same batch index).
-            return_loss: compute the loss (default, so ``Trainer`` sees ``can_return_loss``).
-        """
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        phoneme_attention_mask: torch.Tensor | None,
+        input_features: torch.Tensor | None,
+        occurrence_positions: torch.Tensor | None,
+        segment_spans: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """Refuse missing or inconsistent pair inputs with a message naming the problem; the checked positions."""
         if input_features is None or segment_spans is None or occurrence_positions is None:
             missing = [
                 name
@@ -328,6 +275,41 @@ class ProsodyContrastiveModel(ProsodyContrastivePreTrainedModel):
                 f"occurrence_positions and segment_spans disagree on the batch index: row {row} = "
                 f"{positions[row].tolist()} vs {segment_spans[row].tolist()}"
             )
+        return positions
+
+    def forward(
+        self,
+        phoneme_input_ids: torch.Tensor,
+        phoneme_attention_mask: torch.Tensor | None = None,
+        phoneme_word_ids: torch.Tensor | None = None,
+        bpe_input_ids: torch.Tensor | None = None,
+        bpe_attention_mask: torch.Tensor | None = None,
+        bpe_word_ids: torch.Tensor | None = None,
+        speaker_ids: torch.Tensor | None = None,
+        speaker_embeds: torch.Tensor | None = None,
+        input_features: torch.Tensor | None = None,
+        feature_attention_mask: torch.Tensor | None = None,
+        occurrence_positions: torch.Tensor | None = None,
+        segment_spans: torch.Tensor | None = None,
+        return_loss: bool = True,
+        return_dict: bool | None = None,
+    ) -> ProsodyContrastiveOutput | tuple:
+        """Embed N paired occurrences on both sides, score them (N, N) and compute the SigLIP loss.
+
+        Args:
+            phoneme_input_ids ... speaker_embeds: text inputs as in :meth:`DualStreamModel.forward`
+                (speakers according to ``config.speaker_source``).
+            input_features: (B, T, num_mel_bins) log-mels; ``feature_attention_mask`` (B, T) right-padded.
+            occurrence_positions: (N, 2) rows (batch_index, phoneme position in the phoneme stream
+                *including* the leading ``<s>``, i.e. the processor's index).
+            segment_spans: (N, 3) rows (batch_index, start_frame, end_frame), row i pairs with
+                ``occurrence_positions[i]`` (same batch index).
+            return_loss: compute the loss (default, so ``Trainer`` sees ``can_return_loss``).
+        """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        positions = self._check_pairs(
+            phoneme_input_ids, phoneme_attention_mask, input_features, occurrence_positions, segment_spans
+        )
 
         audio_output = self.audio_model(
             input_features, feature_attention_mask, segment_spans=segment_spans, return_dict=True

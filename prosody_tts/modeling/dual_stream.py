@@ -14,16 +14,14 @@ Without BPE inputs nothing is added: the fusion blocks run on the phoneme stream
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 from transformers import PreTrainedModel
 from transformers import initialization as init
-from transformers.utils import ModelOutput
 
-from prosody_tts.configuration.dual_stream import DualStreamConfig
-from prosody_tts.modeling.layers import (
+from ..configuration.dual_stream import DualStreamConfig
+from ..constants import NO_SPEAKER, NO_WORD
+from .layers import (
     AdaLNZeroBlock,
     MaskedLMHead,
     RotaryEmbedding,
@@ -32,128 +30,12 @@ from prosody_tts.modeling.layers import (
     WordFusion,
     ZeroInitLinear,
 )
-from prosody_tts.modeling.losses import masked_lm_loss
-from prosody_tts.modeling.remote_code import RemoteCodeSaveMixin
+from .losses import masked_lm_loss
+from .outputs import DualStreamMaskedLMOutput, DualStreamModelOutput
+from .remote_code import RemoteCodeSaveMixin
+from .speaker import SpeakerConditioning
 
-__all__ = [
-    "DualStreamForMaskedLM",
-    "DualStreamMaskedLMOutput",
-    "DualStreamModel",
-    "DualStreamModelOutput",
-    "DualStreamPreTrainedModel",
-    "SpeakerConditioning",
-]
-
-from prosody_tts.constants import NO_SPEAKER, NO_WORD
-
-
-@dataclass
-class DualStreamModelOutput(ModelOutput):
-    """Output of :class:`DualStreamModel`.
-
-    Args:
-        last_hidden_state: (B, P, H) one vector per phoneme position after fusion and the final norm
-            (zero at padded positions) — what an acoustic model consumes.
-        bpe_last_hidden_state: (B, T, H) BPE stream output (zero at padding); ``None`` without BPE inputs.
-        phoneme_stream_last_hidden_state: (B, P, H) phoneme stream output before fusion (zero at padding).
-        hidden_states: phoneme path states: embeddings, then each phoneme layer, then each fusion
-            layer (``1 + phoneme_layers + fusion_layers`` tensors (B, P, H)), when asked.
-        attentions: attention weights (B, N, P, P) of each phoneme then each fusion layer, when asked.
-        bpe_hidden_states / bpe_attentions: the same for the BPE stream (``1 + bpe_layers`` / ``bpe_layers``).
-    """
-
-    last_hidden_state: torch.FloatTensor | None = None
-    bpe_last_hidden_state: torch.FloatTensor | None = None
-    phoneme_stream_last_hidden_state: torch.FloatTensor | None = None
-    hidden_states: tuple[torch.FloatTensor, ...] | None = None
-    attentions: tuple[torch.FloatTensor, ...] | None = None
-    bpe_hidden_states: tuple[torch.FloatTensor, ...] | None = None
-    bpe_attentions: tuple[torch.FloatTensor, ...] | None = None
-
-
-@dataclass
-class DualStreamMaskedLMOutput(ModelOutput):
-    """Output of :class:`DualStreamForMaskedLM`.
-
-    Args:
-        loss: ``phoneme_mlm_weight * phoneme_loss + bpe_mlm_weight * bpe_loss`` over the losses whose
-            labels were given.
-        phoneme_loss / bpe_loss: mean cross-entropy over the labelled (not -100) positions of each stream.
-        phoneme_logits: (B, P, phoneme_vocab_size); bpe_logits: (B, T, bpe_vocab_size).
-        hidden_states / attentions / bpe_hidden_states / bpe_attentions: as in :class:`DualStreamModelOutput`
-            (with ``mlm_before_fusion`` the fusion layers do not run and add no entries).
-    """
-
-    loss: torch.FloatTensor | None = None
-    phoneme_loss: torch.FloatTensor | None = None
-    bpe_loss: torch.FloatTensor | None = None
-    phoneme_logits: torch.FloatTensor | None = None
-    bpe_logits: torch.FloatTensor | None = None
-    hidden_states: tuple[torch.FloatTensor, ...] | None = None
-    attentions: tuple[torch.FloatTensor, ...] | None = None
-    bpe_hidden_states: tuple[torch.FloatTensor, ...] | None = None
-    bpe_attentions: tuple[torch.FloatTensor, ...] | None = None
-
-
-class SpeakerConditioning(nn.Module):
-    """The speaker condition (B, speaker_embedding_dim) from a speaker id, an external embedding, or nothing.
-
-    * ``speaker_ids`` (B,): rows of a table with ``num_speakers`` rows; id ``-1`` selects the null vector
-      for that row, so one batch can mix speakers and text-only examples.
-    * ``speaker_embeds`` (B, external_speaker_dim): e.g. an ECAPA utterance embedding, through a Linear.
-    * neither: the learned null vector for every row (text-only MLM).
-
-    In training, each row is replaced by the null vector with probability ``speaker_dropout``
-    (classifier-free style), so the model also learns the unconditioned case.
-    """
-
-    def __init__(self, config: DualStreamConfig) -> None:
-        super().__init__()
-        self.dropout_prob = config.speaker_dropout
-        self.null_embedding = nn.Parameter(torch.zeros(config.speaker_embedding_dim))
-        self.speaker_table = (
-            nn.Embedding(config.num_speakers, config.speaker_embedding_dim)
-            if config.num_speakers > 0
-            else None
-        )
-        self.external_projection = (
-            nn.Linear(config.external_speaker_dim, config.speaker_embedding_dim)
-            if config.external_speaker_dim > 0
-            else None
-        )
-
-    def forward(
-        self,
-        batch_size: int,
-        speaker_ids: torch.Tensor | None = None,
-        speaker_embeds: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """Return the (B, C) condition; inputs are assumed validated by the model."""
-        null = self.null_embedding.unsqueeze(0).expand(batch_size, -1)  # (B, C)
-        if speaker_ids is not None:
-            known = (speaker_ids != NO_SPEAKER).unsqueeze(-1)  # (B, 1)
-            condition = torch.where(known, self.speaker_table(speaker_ids.clamp_min(0)), null)
-        elif speaker_embeds is not None:
-            condition = self.external_projection(speaker_embeds.to(self.external_projection.weight.dtype))
-        else:
-            condition = null
-        if self.training and self.dropout_prob > 0:
-            dropped = torch.rand(batch_size, 1, device=condition.device) < self.dropout_prob  # (B, 1)
-            condition = torch.where(dropped, null, condition)
-        if self.training:
-            # Keep every route in the autograd graph with a zero contribution: a batch that uses
-            # only some routes (text-only MLM: just the null vector) then leaves no parameter
-            # without a gradient, so DDP needs no find_unused_parameters.
-            condition = condition + 0.0 * self._routes_sum()
-        return condition
-
-    def _routes_sum(self) -> torch.Tensor:
-        total = self.null_embedding.sum()
-        if self.speaker_table is not None:
-            total = total + self.speaker_table.weight.sum()
-        if self.external_projection is not None:
-            total = total + self.external_projection.weight.sum() + self.external_projection.bias.sum()
-        return total
+__all__ = ["DualStreamForMaskedLM", "DualStreamModel", "DualStreamPreTrainedModel"]
 
 
 class DualStreamPreTrainedModel(RemoteCodeSaveMixin, PreTrainedModel):

@@ -39,17 +39,15 @@ utterance-wide means.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 from transformers import PreTrainedModel
 from transformers import initialization as init
-from transformers.utils import ModelOutput
 
-from prosody_tts.configuration.ecapa_tdnn import EcapaTdnnConfig
-from prosody_tts.modeling.remote_code import RemoteCodeSaveMixin
+from ..configuration.ecapa_tdnn import EcapaTdnnConfig
+from .outputs import EcapaTdnnOutput
+from .remote_code import RemoteCodeSaveMixin
 
 __all__ = [
     "EcapaTdnnModel",
@@ -365,23 +363,6 @@ def _segment_statistics(
     mean = slots.new_zeros(shape).index_add(0, segment, weights * slots)  # (n, C)
     variance = slots.new_zeros(shape).index_add(0, segment, weights * (slots - mean.index_select(0, segment)).pow(2))
     return mean, variance.clamp(min=eps).sqrt()
-
-
-@dataclass
-class EcapaTdnnOutput(ModelOutput):
-    r"""Outputs of :class:`EcapaTdnnModel`.
-
-    Args:
-        embeddings: ``(B, embedding_dim)`` utterance embeddings.
-        frame_features: ``(B, T, channels[-1])`` aggregated frame-level features before pooling
-            (exactly zero at padded frames).
-        segment_embeddings: ``(N, embedding_dim)``, one per row of ``segment_spans`` (only when
-            spans are given).
-    """
-
-    embeddings: torch.FloatTensor | None = None
-    frame_features: torch.FloatTensor | None = None
-    segment_embeddings: torch.FloatTensor | None = None
 
 
 class EcapaTdnnPreTrainedModel(RemoteCodeSaveMixin, PreTrainedModel):

@@ -28,8 +28,8 @@ def _from_directory(path: str | os.PathLike) -> torch.nn.Module:
     fusion weights are invented for a stage-1 encoder."""
     from transformers import AutoConfig, AutoModel
 
-    from prosody_tts.configuration.dual_stream import DualStreamConfig
-    from prosody_tts.modeling.dual_stream import DualStreamForMaskedLM
+    from ..configuration.dual_stream import DualStreamConfig
+    from .dual_stream import DualStreamForMaskedLM
 
     if not os.path.isdir(path):
         raise FileNotFoundError(f"no model directory {os.fspath(path)!r}")

@@ -22,7 +22,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
-from prosody_tts.constants import IGNORE_INDEX
+from ..constants import IGNORE_INDEX
 
 __all__ = [
     "SIGLIP_INIT_LOGIT_BIAS",

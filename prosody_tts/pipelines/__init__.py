@@ -1,8 +1,8 @@
 """Inference entry points on trained models: phoneme embeddings (``encode``) and the
 phoneme feature-extraction pipeline; the text-to-speech pipeline joins them with the TTS heads."""
 
-from prosody_tts.pipelines.encode import EncodedPhonemes, encode
-from prosody_tts.pipelines.feature_extraction import (
+from .encode import EncodedPhonemes, encode
+from .feature_extraction import (
     PIPELINE_TASK,
     PhonemeFeatureExtractionPipeline,
     feature_extraction_pipeline,

@@ -24,14 +24,14 @@ from torch.nn.utils.rnn import pad_sequence
 from tqdm.auto import tqdm
 from transformers import AutoProcessor
 
-from prosody_tts.configuration.dual_stream import DualStreamConfig
-from prosody_tts.constants import NO_SPEAKER
-from prosody_tts.modeling.contrastive import ProsodyContrastiveModel
-from prosody_tts.modeling.dual_stream import DualStreamForMaskedLM, DualStreamModel
-from prosody_tts.modeling.loading import evaluating, load_model
-from prosody_tts.processing.processing_dual_stream import DualStreamProcessor
-from prosody_tts.text.errors import FrontendError
-from prosody_tts.text.frontend import PhonemizedText
+from ..configuration.dual_stream import DualStreamConfig
+from ..constants import NO_SPEAKER
+from ..modeling.contrastive import ProsodyContrastiveModel
+from ..modeling.dual_stream import DualStreamForMaskedLM, DualStreamModel
+from ..modeling.loading import evaluating, load_model
+from ..processing.processing_dual_stream import DualStreamProcessor
+from ..text.errors import FrontendError
+from ..text.frontend import PhonemizedText
 
 EncoderLike = DualStreamModel | DualStreamForMaskedLM | ProsodyContrastiveModel | str | os.PathLike
 

@@ -24,8 +24,9 @@ from torch.utils.data import DataLoader
 from transformers import FeatureExtractionPipeline
 from transformers.pipelines.pt_utils import PipelineDataset, PipelineIterator
 
-from prosody_tts.constants import NO_WORD
-from prosody_tts.pipelines.encode import (
+from ..constants import NO_WORD
+from ..processing.processing_dual_stream import DualStreamProcessor
+from .encode import (
     _UNSET,
     EncoderLike,
     SpeakerLike,
@@ -34,7 +35,6 @@ from prosody_tts.pipelines.encode import (
     _resolve_processor,
     _speaker_kwargs,
 )
-from prosody_tts.processing.processing_dual_stream import DualStreamProcessor
 
 #: Task name under which :class:`PhonemeFeatureExtractionPipeline` is registered with ``transformers.pipeline``.
 PIPELINE_TASK = "phoneme-feature-extraction"

@@ -4,10 +4,10 @@ the log-mel feature extractor and the dual-stream processor; plus the one audio 
 The Russian linguistics these build on (normaliser, stress, G2P) live in :mod:`prosody_tts.text`.
 """
 
-from prosody_tts.processing.feature_extraction import MelFeatureExtractor
-from prosody_tts.processing.processing_dual_stream import DualStreamProcessor
-from prosody_tts.processing.tokenization_bpe import load_default_bpe_tokenizer, train_bpe_tokenizer
-from prosody_tts.processing.tokenization_phoneme import PhonemeTokenizer
+from .feature_extraction import MelFeatureExtractor
+from .processing_dual_stream import DualStreamProcessor
+from .tokenization_bpe import load_default_bpe_tokenizer, train_bpe_tokenizer
+from .tokenization_phoneme import PhonemeTokenizer
 
 __all__ = [
     "DualStreamProcessor",

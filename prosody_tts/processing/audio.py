@@ -34,7 +34,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from prosody_tts.text.errors import AudioError
+from ..text.errors import AudioError
 
 __all__ = [
     "MAX_CHANNELS",

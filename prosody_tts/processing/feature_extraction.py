@@ -31,8 +31,8 @@ import numpy as np
 import torch
 from transformers import BatchFeature, SequenceFeatureExtractor
 
-from prosody_tts.processing.audio import prepare_waveform, resampled_length, validate_sampling_rate
-from prosody_tts.text.errors import AudioError
+from ..text.errors import AudioError
+from .audio import prepare_waveform, resampled_length, validate_sampling_rate
 
 __all__ = ["MelFeatureExtractor", "hz_to_mel", "mel_filterbank", "mel_to_hz"]
 
@@ -256,6 +256,9 @@ class MelFeatureExtractor(SequenceFeatureExtractor):
         **kwargs: Any,
     ) -> BatchFeature:
         """Compute log-mel features for one waveform or a batch.
+
+        Long because it is transformers' feature-extractor call (one signature, documented here
+        argument by argument); the work itself is in the helpers it calls.
 
         Args:
             raw_speech: one 1-D waveform; a list of waveforms (ragged, each 1-D or 2-D

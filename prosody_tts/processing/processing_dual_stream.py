@@ -25,9 +25,9 @@ from collections.abc import Sequence
 
 from transformers import BatchFeature, ProcessorMixin
 
-from prosody_tts.constants import NO_WORD
-from prosody_tts.processing.padding import pad_rows
-from prosody_tts.text.frontend import PhonemizedText, RussianFrontend
+from ..constants import NO_WORD
+from ..text.frontend import PhonemizedText, RussianFrontend
+from .padding import pad_rows
 
 
 class DualStreamProcessor(ProcessorMixin):
@@ -55,9 +55,9 @@ class DualStreamProcessor(ProcessorMixin):
     @classmethod
     def from_defaults(cls, g2p_backend: str = "rules", **feature_kwargs) -> DualStreamProcessor:
         """The packaged default: inventory phoneme tokenizer, bundled BPE, 22.05 kHz 80-bin mels."""
-        from prosody_tts.processing.feature_extraction import MelFeatureExtractor
-        from prosody_tts.processing.tokenization_bpe import load_default_bpe_tokenizer
-        from prosody_tts.processing.tokenization_phoneme import PhonemeTokenizer
+        from .feature_extraction import MelFeatureExtractor
+        from .tokenization_bpe import load_default_bpe_tokenizer
+        from .tokenization_phoneme import PhonemeTokenizer
 
         return cls(
             MelFeatureExtractor(**feature_kwargs),

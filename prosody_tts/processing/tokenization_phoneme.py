@@ -13,7 +13,7 @@ import os
 
 from transformers import PreTrainedTokenizer
 
-from prosody_tts.text.inventory import SYMBOLS, WORD_BOUNDARY
+from ..text.inventory import SYMBOLS, WORD_BOUNDARY
 
 VOCAB_FILES_NAMES = {"vocab_file": "vocab.json"}
 SPECIAL_TOKENS = {

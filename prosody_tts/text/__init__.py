@@ -7,7 +7,7 @@
 models or data sets: ``processing/`` turns this output into token ids.
 """
 
-from prosody_tts.text.errors import (
+from .errors import (
     AudioError,
     EmptyTextError,
     FrontendError,
@@ -16,9 +16,9 @@ from prosody_tts.text.errors import (
     UnsupportedCharacterError,
     WordMismatchError,
 )
-from prosody_tts.text.frontend import PhonemizedText, RussianFrontend
-from prosody_tts.text.normalizer import RussianNormalizer, normalize_text
-from prosody_tts.text.stress import StressPlacer
+from .frontend import PhonemizedText, RussianFrontend
+from .normalizer import RussianNormalizer, normalize_text
+from .stress import StressPlacer
 
 __all__ = [
     "AudioError",

@@ -73,8 +73,8 @@ import os
 import threading
 from collections.abc import Sequence
 
-from prosody_tts.text import inventory
-from prosody_tts.text.errors import EmptyTextError, FrontendError
+from . import inventory
+from .errors import EmptyTextError, FrontendError
 
 _INSTALL_HINT = 'pip install "prosody-tts[espeak]"'
 

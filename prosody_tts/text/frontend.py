@@ -21,15 +21,15 @@ from typing import Literal, Protocol
 
 from tqdm.auto import tqdm
 
-from prosody_tts.constants import NO_WORD
-from prosody_tts.text.errors import (
+from ..constants import NO_WORD
+from .errors import (
     EmptyTextError,
     FrontendError,
     UnsupportedCharacterError,
     WordMismatchError,
 )
-from prosody_tts.text.inventory import PUNCTUATION, WORD_BOUNDARY, is_phoneme, is_symbol
-from prosody_tts.text.stress import WORD_PATTERN, StressPlacer, strip_stress
+from .inventory import PUNCTUATION, WORD_BOUNDARY, is_phoneme, is_symbol
+from .stress import WORD_PATTERN, StressPlacer, strip_stress
 
 _PUNCTUATION_SET = frozenset(PUNCTUATION)
 _SPACE = re.compile(r"\s+")
@@ -122,17 +122,17 @@ class RussianFrontend:
         stress=None,
     ):
         if normalizer is None:
-            from prosody_tts.text.normalizer import RussianNormalizer
+            from .normalizer import RussianNormalizer
 
             normalizer = RussianNormalizer()
         self.normalizer = normalizer
         self.stress = stress if stress is not None else StressPlacer()
         if g2p == "rules":
-            from prosody_tts.text.g2p import RussianG2P
+            from .g2p import RussianG2P
 
             g2p = RussianG2P()
         elif g2p == "espeak":
-            from prosody_tts.text.espeak_g2p import EspeakG2P
+            from .espeak_g2p import EspeakG2P
 
             g2p = EspeakG2P()
         elif isinstance(g2p, str):

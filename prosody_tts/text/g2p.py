@@ -24,8 +24,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from prosody_tts.text.errors import EmptyTextError, StressMarkError, UnsupportedCharacterError
-from prosody_tts.text.inventory import is_phoneme
+from .errors import EmptyTextError, StressMarkError, UnsupportedCharacterError
+from .inventory import is_phoneme
 
 __all__ = ["CHN_AS_SHN", "EXCEPTIONS", "HARD_E_STEMS", "OGO_NOT_V", "PREPOSITIONS", "RussianG2P"]
 
@@ -172,7 +172,7 @@ def _split_symbol(symbol: str) -> tuple[str, str]:
 
 
 def _symbol_maps() -> tuple[dict[str, str], dict[str, str], frozenset[str], frozenset[str]]:
-    from prosody_tts.text.inventory import CONSONANTS
+    from .inventory import CONSONANTS
 
     voice: dict[str, str] = {}
     devoice: dict[str, str] = {}

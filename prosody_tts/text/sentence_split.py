@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from prosody_tts.text.normalizer.units import ABBREVIATIONS
+from .normalizer.units import ABBREVIATIONS
 
 __all__ = ["clean_whitespace", "split_paragraphs", "split_sentences"]
 

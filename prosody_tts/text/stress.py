@@ -32,7 +32,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 
-from prosody_tts.text.errors import StressMarkError
+from .errors import StressMarkError
 
 VOWELS = "аеёиоуыэюяАЕЁИОУЫЭЮЯ"
 _VOWEL_SET = frozenset(VOWELS)

@@ -1,8 +1,8 @@
 """Trainers of the curriculum: stage 1 (MLM) and stages 2/3 (contrastive), and their recipe runner."""
 
-from prosody_tts.trainers.common import SamplerEpochCallback, SubMetricsMixin, batch_sampler_dataloader
-from prosody_tts.trainers.contrastive import BATCH_SAMPLERS, ContrastiveTrainer
-from prosody_tts.trainers.mlm import MaskedLMTrainer, SeededMLMCollator, masked_accuracy
+from .common import SamplerEpochCallback, SubMetricsMixin, batch_sampler_dataloader
+from .contrastive import BATCH_SAMPLERS, ContrastiveTrainer
+from .mlm import MaskedLMTrainer, SeededMLMCollator, masked_accuracy
 
 __all__ = [
     "BATCH_SAMPLERS",

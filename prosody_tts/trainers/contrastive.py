@@ -24,10 +24,10 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, IterableDataset
 from transformers import Trainer
 
-from prosody_tts.data.collators import DualStreamCollator, OccurrenceCollator
-from prosody_tts.data.occurrences import OccurrenceDataset
-from prosody_tts.data.samplers import MixedPhonemeBatchSampler, SamePhonemeBatchSampler
-from prosody_tts.trainers.common import SamplerEpochCallback, SubMetricsMixin, batch_sampler_dataloader
+from ..data.collators import DualStreamCollator, OccurrenceCollator
+from ..data.occurrences import OccurrenceDataset
+from ..data.samplers import MixedPhonemeBatchSampler, SamePhonemeBatchSampler
+from .common import SamplerEpochCallback, SubMetricsMixin, batch_sampler_dataloader
 
 __all__ = ["BATCH_SAMPLERS", "ContrastiveTrainer"]
 

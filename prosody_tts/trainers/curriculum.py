@@ -24,7 +24,7 @@ from typing import Any
 
 from transformers import TrainingArguments
 
-from prosody_tts.trainers.recipe import (
+from .recipe import (
     DataArguments,
     ModelArguments,
     StageArguments,
@@ -120,7 +120,7 @@ def evaluate_stage1_control(stage1_dir: Path, schedule: CurriculumSchedule, held
     """R@1 of a contrastive model holding the stage-1 encoder and untrained audio side (the control)."""
     import torch
 
-    from prosody_tts.evaluation.retrieval import evaluate_retrieval
+    from ..evaluation.retrieval import evaluate_retrieval
 
     torch.manual_seed(schedule.seed)
     model, _ = build_contrastive_model(
@@ -145,8 +145,8 @@ def run_curriculum(
     Returns ``{variant: {"retrieval": RetrievalResult.to_dict(), "model_dir": ..., "train": metrics}}``
     and writes it to ``work_dir/curriculum.json``.
     """
-    from prosody_tts.data.prepared import prepare_corpus
-    from prosody_tts.processing.processing_dual_stream import DualStreamProcessor
+    from ..data.prepared import prepare_corpus
+    from ..processing.processing_dual_stream import DualStreamProcessor
 
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
@@ -161,7 +161,7 @@ def run_curriculum(
     if needs_stage1:
         stage1 = _stage(schedule, work, data, processor, "stage1", "stage1", None, False, show_progress=show_progress)
     if "stage1" in variants:
-        from prosody_tts.data.sources.embedded import load_embedded_corpus
+        from ..data.sources.embedded import load_embedded_corpus
 
         heldout = prepare_corpus(
             load_embedded_corpus(corpus_dir, "heldout"), processor, cache_dir=work / "prepared" / "heldout",

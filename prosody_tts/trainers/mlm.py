@@ -17,10 +17,10 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset
 from transformers import Trainer
 
-from prosody_tts.constants import IGNORE_INDEX
-from prosody_tts.data.mlm import DualStreamMLMCollator
-from prosody_tts.data.samplers import UtteranceBatchSampler
-from prosody_tts.trainers.common import SamplerEpochCallback, SubMetricsMixin, batch_sampler_dataloader
+from ..constants import IGNORE_INDEX
+from ..data.mlm import DualStreamMLMCollator
+from ..data.samplers import UtteranceBatchSampler
+from .common import SamplerEpochCallback, SubMetricsMixin, batch_sampler_dataloader
 
 __all__ = ["KeyedBatchSampler", "MaskedLMTrainer", "SeededMLMCollator", "masked_accuracy"]
 
@@ -99,7 +99,7 @@ class MaskedLMTrainer(SubMetricsMixin, Trainer):
         Other arguments as ``transformers.Trainer``; ``train_dataset`` is map-style (a prepared
         corpus, a 🤗 ``Dataset`` or a list of token dicts) or an ``IterableDataset`` that each rank
         reads its own part of (e.g. a :class:`~prosody_tts.data.text_stream.TextTokenStream` over
-        :func:`~prosody_tts.data.streaming.shard_for_rank`); then ``args.max_steps`` is required.
+        :func:`~prosody_tts.data.sharding.shard_for_rank`); then ``args.max_steps`` is required.
     """
 
     def __init__(

@@ -24,7 +24,7 @@ from typing import Any
 
 from transformers import HfArgumentParser, TrainingArguments, set_seed
 
-from prosody_tts.constants import SPEAKER_MAP_FILE, TRAINER_STATE_FILE
+from ..constants import SPEAKER_MAP_FILE, TRAINER_STATE_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
 
 
 def _text_config(model_args: ModelArguments, processor: Any) -> Any:
-    from prosody_tts.configuration.dual_stream import DualStreamConfig
+    from ..configuration.dual_stream import DualStreamConfig
 
     overrides = json.loads(model_args.text_overrides) if model_args.text_overrides else {}
     overrides.setdefault("phoneme_vocab_size", len(processor.tokenizer))
@@ -134,7 +134,7 @@ def _text_config(model_args: ModelArguments, processor: Any) -> Any:
 
 
 def _audio_config(model_args: ModelArguments, processor: Any) -> Any:
-    from prosody_tts.configuration.ecapa_tdnn import EcapaTdnnConfig
+    from ..configuration.ecapa_tdnn import EcapaTdnnConfig
 
     overrides = json.loads(model_args.audio_overrides) if model_args.audio_overrides else {}
     overrides.setdefault("num_mel_bins", int(processor.feature_extractor.feature_size))
@@ -154,8 +154,8 @@ def _prepared(
     others wait at a barrier and read the cache); ``False`` when only the main process calls it."""
     from contextlib import nullcontext
 
-    from prosody_tts.data.prepared import prepare_corpus
-    from prosody_tts.data.sources.embedded import load_embedded_corpus
+    from ..data.prepared import prepare_corpus
+    from ..data.sources.embedded import load_embedded_corpus
 
     if data_args.corpus_dir is None:
         raise ValueError("DataArguments.corpus_dir is required (an embedded corpus: prosody-tts corpus build)")
@@ -173,9 +173,9 @@ def _prepared(
 
 def _text_stream(data_args: DataArguments, training_args: TrainingArguments, processor: Any) -> Any:
     """A registered text corpus, streamed, shuffled and sharded per rank, tokenised on the fly."""
-    from prosody_tts.data.sharding import shard_for_rank
-    from prosody_tts.data.sources.adapters import load_corpus
-    from prosody_tts.data.text_stream import TextTokenStream
+    from ..data.sharding import shard_for_rank
+    from ..data.sources.adapters import load_corpus
+    from ..data.text_stream import TextTokenStream
 
     if training_args.max_steps <= 0:
         raise ValueError("a streamed text corpus has no length: set max_steps")
@@ -188,7 +188,7 @@ def _text_stream(data_args: DataArguments, training_args: TrainingArguments, pro
 
 
 def _processor(model_args: ModelArguments) -> Any:
-    from prosody_tts.processing.processing_dual_stream import DualStreamProcessor
+    from ..processing.processing_dual_stream import DualStreamProcessor
 
     if model_args.init_from and (Path(model_args.init_from) / "processor_config.json").is_file():
         return DualStreamProcessor.from_pretrained(model_args.init_from)
@@ -216,9 +216,9 @@ def run_mlm_stage(
     """Stage 1: ``DualStreamForMaskedLM`` on the corpus' texts (or ``text_file``)."""
     from datasets import Dataset
 
-    from prosody_tts.data.text_stream import encode_text
-    from prosody_tts.modeling.dual_stream import DualStreamForMaskedLM
-    from prosody_tts.trainers.mlm import MaskedLMTrainer
+    from ..data.text_stream import encode_text
+    from ..modeling.dual_stream import DualStreamForMaskedLM
+    from .mlm import MaskedLMTrainer
 
     processor = processor or _processor(model_args)
     set_seed(training_args.seed)  # the model is built before the Trainer, which seeds only then
@@ -243,8 +243,8 @@ def run_mlm_stage(
 
 def build_contrastive_model(model_args: ModelArguments, processor: Any) -> tuple[Any, str]:
     """A new ``ProsodyContrastiveModel`` (stage-1 encoder copied in) or a stage-2 one to continue."""
-    from prosody_tts.configuration.contrastive import ProsodyContrastiveConfig
-    from prosody_tts.modeling.contrastive import ProsodyContrastiveModel, load_stage1_weights
+    from ..configuration.contrastive import ProsodyContrastiveConfig
+    from ..modeling.contrastive import ProsodyContrastiveModel, load_stage1_weights
 
     _check_choice("speaker_source", model_args.speaker_source, ("audio", "ids", "none"))
     init = Path(model_args.init_from) if model_args.init_from else None
@@ -252,7 +252,7 @@ def build_contrastive_model(model_args: ModelArguments, processor: Any) -> tuple
         return ProsodyContrastiveModel.from_pretrained(init), "continued from a contrastive model"
     text_config = _text_config(model_args, processor)
     if init is not None:  # the stage-1 encoder decides the text sizes
-        from prosody_tts.configuration.dual_stream import DualStreamConfig
+        from ..configuration.dual_stream import DualStreamConfig
 
         text_config = DualStreamConfig.from_pretrained(init)
     audio_config = _audio_config(model_args, processor)
@@ -279,8 +279,8 @@ def run_contrastive_stage(
     processor: Any = None,
 ) -> StageResult:
     """Stage 2 (mixed batches) or 3 (same-phoneme batches), then retrieval on ``eval_split``."""
-    from prosody_tts.data.occurrences import OccurrenceDataset, occurrence_index
-    from prosody_tts.trainers.contrastive import ContrastiveTrainer
+    from ..data.occurrences import OccurrenceDataset, occurrence_index
+    from .contrastive import ContrastiveTrainer
 
     processor = processor or _processor(model_args)
     set_seed(training_args.seed)  # the model is built before the Trainer, which seeds only then
@@ -309,7 +309,7 @@ def run_contrastive_stage(
         if speaker_to_id and model.config.speaker_source == "ids":
             Path(training_args.output_dir, SPEAKER_MAP_FILE).write_text(json.dumps(speaker_to_id, indent=2), encoding="utf-8")
         if stage_args.evaluate_retrieval:
-            from prosody_tts.evaluation.retrieval import evaluate_retrieval
+            from ..evaluation.retrieval import evaluate_retrieval
 
             heldout = _prepared(
                 data_args, training_args, processor, data_args.eval_split, stage_args.show_progress, all_ranks=False

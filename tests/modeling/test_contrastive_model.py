@@ -14,14 +14,11 @@ from prosody_tts.configuration.contrastive import ProsodyContrastiveConfig
 from prosody_tts.configuration.dual_stream import DualStreamConfig
 from prosody_tts.configuration.ecapa_tdnn import EcapaTdnnConfig
 from prosody_tts.modeling import contrastive as contrastive_module
-from prosody_tts.modeling.contrastive import (
-    ProsodyContrastiveModel,
-    ProsodyContrastiveOutput,
-    load_stage1_weights,
-)
+from prosody_tts.modeling.contrastive import ProsodyContrastiveModel, load_stage1_weights
 from prosody_tts.modeling.dual_stream import DualStreamForMaskedLM
 from prosody_tts.modeling.layers import ZeroInitLinear
 from prosody_tts.modeling.losses import siglip_loss
+from prosody_tts.modeling.outputs import ProsodyContrastiveOutput
 
 
 @pytest.fixture(autouse=True, scope="module")

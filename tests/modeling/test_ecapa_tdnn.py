@@ -11,12 +11,8 @@ import torch.nn.functional as F
 from model_tester import ModelTesterMixin
 
 from prosody_tts.configuration.ecapa_tdnn import EcapaTdnnConfig
-from prosody_tts.modeling.ecapa_tdnn import (
-    EcapaTdnnModel,
-    EcapaTdnnOutput,
-    MaskedBatchNorm1d,
-    weighted_statistics,
-)
+from prosody_tts.modeling.ecapa_tdnn import EcapaTdnnModel, MaskedBatchNorm1d, weighted_statistics
+from prosody_tts.modeling.outputs import EcapaTdnnOutput
 
 ATOL = 1e-5
 LENGTHS = [40, 31, 26, 40]

@@ -169,7 +169,7 @@ def test_dual_stream_masked_lm_loads_with_remote_code(remote):
         },
         [
             "configuration_dual_stream.py", "constants.py", "modeling_dual_stream.py", "modeling_layers.py",
-            "modeling_losses.py", "modeling_remote_code.py",
+            "modeling_losses.py", "modeling_outputs.py", "modeling_remote_code.py", "modeling_speaker.py",
         ],
     )
     modeling = (case["dir"] / "modeling_dual_stream.py").read_text()
@@ -187,7 +187,7 @@ def test_ecapa_tdnn_loads_with_remote_code(remote):
             "AutoConfig": "configuration_ecapa_tdnn.EcapaTdnnConfig",
             "AutoModel": "modeling_ecapa_tdnn.EcapaTdnnModel",
         },
-        ["configuration_ecapa_tdnn.py", "modeling_ecapa_tdnn.py", "modeling_remote_code.py"],
+        ["configuration_ecapa_tdnn.py", "modeling_ecapa_tdnn.py", "modeling_outputs.py", "modeling_remote_code.py"],
     )
     assert "ecapa EcapaTdnnModel EcapaTdnnConfig" in remote["stdout"]
     _check_outputs(case)
@@ -223,7 +223,9 @@ def test_flatten_sources_has_no_package_imports():
         "modeling_ecapa_tdnn.py",
         "modeling_layers.py",
         "modeling_losses.py",
+        "modeling_outputs.py",
         "modeling_remote_code.py",
+        "modeling_speaker.py",
     }
     for text in files.values():
         compile(text, "<flattened>", "exec")

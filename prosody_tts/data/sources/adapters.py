@@ -28,8 +28,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from prosody_tts.data.schema import FIELDS, make_example
-from prosody_tts.data.sources.local import (
+from ...text.sentence_split import clean_whitespace, split_paragraphs, split_sentences
+from ..schema import FIELDS, make_example
+from .local import (
     OnError,
     audio_reference,
     check_on_error,
@@ -37,7 +38,6 @@ from prosody_tts.data.sources.local import (
     flag_or_raise,
     undecoded_audio,
 )
-from prosody_tts.text.sentence_split import clean_whitespace, split_paragraphs, split_sentences
 
 __all__ = [
     "CORPORA",

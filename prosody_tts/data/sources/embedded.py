@@ -27,9 +27,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from prosody_tts.data.schema import FIELDS, make_example, validate_example
-from prosody_tts.data.sources import espeak_synth
-from prosody_tts.data.sources.sentences import HELDOUT_PERCENT, load_sentences
+from ..schema import FIELDS, make_example, validate_example
+from . import espeak_synth
+from .sentences import HELDOUT_PERCENT, load_sentences
 
 #: espeak-ng's output rate, at which the wavs are written.
 SAMPLING_RATE = espeak_synth.SAMPLING_RATE
@@ -96,7 +96,7 @@ def frame_hop_length() -> int:
     Its sampling rate must be espeak's (the wavs are written at that rate, so a frame count at
     another rate would not match the mels the feature extractor computes).
     """
-    from prosody_tts.processing.feature_extraction import MelFeatureExtractor
+    from ...processing.feature_extraction import MelFeatureExtractor
 
     extractor = MelFeatureExtractor()
     if int(extractor.sampling_rate) != SAMPLING_RATE:
@@ -272,8 +272,6 @@ def build_embedded_corpus(
         workers: synthesis processes (spawned; each forks a fresh child per shard of
             :data:`SHARD_SIZE` utterances, so the bytes do not depend on ``workers``).
     """
-    from tqdm.auto import tqdm
-
     if not 1 <= speakers <= len(SPEAKERS):
         raise ValueError(f"speakers must be between 1 and {len(SPEAKERS)}, got {speakers}")
     if utterances_per_speaker < 1:
@@ -282,52 +280,10 @@ def build_embedded_corpus(
     out = Path(out_dir)
     (out / "wavs").mkdir(parents=True, exist_ok=True)
     jobs = plan_corpus(utterances_per_speaker, speakers, seed)
+
     hop_length = frame_hop_length()
-
-    # start the workers first: their imports (~10 s) overlap the front-end below
-    pool = multiprocessing.get_context("spawn").Pool(max(1, workers))
-    try:
-        phonemized, frontend_errors = _phonemize(sorted({job["text"] for job in jobs}), show_progress)
-        results: list[dict[str, Any]] = []
-        runnable = []
-        for job in jobs:
-            if job["text"] in frontend_errors:
-                results.append(
-                    {"id": job["id"], "split": job["split"], "error": frontend_errors[job["text"]]}
-                )
-                continue
-            phonemes, stressed = phonemized[job["text"]]
-            runnable.append(
-                {**job, "phonemes": phonemes, "stressed": stressed, "out_dir": str(out), "hop_length": hop_length}
-            )
-        with tqdm(total=len(runnable), disable=not show_progress, desc="synthesise", unit="utt") as bar:
-            for shard_results in pool.imap(_synthesize_shard, plan_shards(runnable)):
-                results.extend(shard_results)
-                bar.update(len(shard_results))
-    finally:
-        pool.close()
-        pool.join()
-
-    manifests: dict[str, list[dict[str, Any]]] = {split: [] for split in SPLITS}
-    samples: Counter[str] = Counter()
-    tolerated: Counter[str] = Counter()
-    skipped = []
-    for result in sorted(results, key=lambda item: item["id"]):
-        if "error" in result:
-            skipped.append({"id": result["id"], "reason": result["error"]})
-            continue
-        manifests[result["split"]].append(result["example"])
-        samples[result["split"]] += result["samples"]
-        tolerated.update(result["tolerated"])
-    digest = hashlib.sha256()
-    for split, examples in manifests.items():
-        path = out / f"{split}.jsonl"
-        with open(path, "w", encoding="utf-8") as handle:
-            for example in examples:
-                handle.write(json.dumps(example, ensure_ascii=False) + "\n")
-        digest.update(path.read_bytes())
-        for example in examples:
-            digest.update((out / example["audio"]).read_bytes())
+    results = _synthesize_all(jobs, out, hop_length, workers, show_progress)
+    manifests, samples, tolerated, skipped, digest = _write_manifests(out, results)
 
     summary = CorpusSummary(
         out_dir=str(out.resolve()),
@@ -355,11 +311,71 @@ def build_embedded_corpus(
     return summary
 
 
+def _synthesize_all(
+    jobs: list[dict[str, Any]], out: Path, hop_length: int, workers: int, show_progress: bool
+) -> list[dict[str, Any]]:
+    """Phonemise the planned texts, then synthesise every shard in the worker pool; one result per job."""
+    from tqdm.auto import tqdm
+
+    # start the workers first: their imports (~10 s) overlap the front-end below
+    pool = multiprocessing.get_context("spawn").Pool(max(1, workers))
+    try:
+        phonemized, frontend_errors = _phonemize(sorted({job["text"] for job in jobs}), show_progress)
+        results: list[dict[str, Any]] = []
+        runnable = []
+        for job in jobs:
+            if job["text"] in frontend_errors:
+                results.append(
+                    {"id": job["id"], "split": job["split"], "error": frontend_errors[job["text"]]}
+                )
+                continue
+            phonemes, stressed = phonemized[job["text"]]
+            runnable.append(
+                {**job, "phonemes": phonemes, "stressed": stressed, "out_dir": str(out), "hop_length": hop_length}
+            )
+        with tqdm(total=len(runnable), disable=not show_progress, desc="synthesise", unit="utt") as bar:
+            for shard_results in pool.imap(_synthesize_shard, plan_shards(runnable)):
+                results.extend(shard_results)
+                bar.update(len(shard_results))
+    finally:
+        pool.close()
+        pool.join()
+    return results
+
+
+def _write_manifests(
+    out: Path, results: list[dict[str, Any]]
+) -> tuple[dict[str, list[dict[str, Any]]], Counter[str], Counter[str], list[dict[str, str]], Any]:
+    """Write ``train.jsonl`` / ``heldout.jsonl`` in id order; returns the manifests, samples per
+    split, tolerated differences, the skipped utterances and the content digest (manifests + wavs)."""
+    manifests: dict[str, list[dict[str, Any]]] = {split: [] for split in SPLITS}
+    samples: Counter[str] = Counter()
+    tolerated: Counter[str] = Counter()
+    skipped = []
+    for result in sorted(results, key=lambda item: item["id"]):
+        if "error" in result:
+            skipped.append({"id": result["id"], "reason": result["error"]})
+            continue
+        manifests[result["split"]].append(result["example"])
+        samples[result["split"]] += result["samples"]
+        tolerated.update(result["tolerated"])
+    digest = hashlib.sha256()
+    for split, examples in manifests.items():
+        path = out / f"{split}.jsonl"
+        with open(path, "w", encoding="utf-8") as handle:
+            for example in examples:
+                handle.write(json.dumps(example, ensure_ascii=False) + "\n")
+        digest.update(path.read_bytes())
+        for example in examples:
+            digest.update((out / example["audio"]).read_bytes())
+    return manifests, samples, tolerated, skipped, digest
+
+
 def _phonemize(
     texts: list[str], show_progress: bool
 ) -> tuple[dict[str, tuple[list[str], str]], dict[str, str]]:
     """Front-end output (phonemes, stressed text) per unique text, and the texts it failed on."""
-    from prosody_tts.text.frontend import RussianFrontend
+    from ...text.frontend import RussianFrontend
 
     frontend = RussianFrontend()
     try:
@@ -417,7 +433,7 @@ def load_embedded_corpus(
     """
     from datasets import Dataset, IterableDataset
 
-    from prosody_tts.data.schema import canonical_features
+    from ..schema import canonical_features
 
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")

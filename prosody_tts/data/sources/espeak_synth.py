@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from prosody_tts.text.inventory import PUNCTUATION, WORD_BOUNDARY, is_phoneme
+from ...text.inventory import PUNCTUATION, WORD_BOUNDARY, is_phoneme
 
 SAMPLING_RATE = 22_050
 _INSTALL_HINT = 'pip install "prosody-tts[espeak]"'
@@ -291,6 +291,9 @@ def align_events(phonemes: Sequence[str], events: Sequence[PhonemeEvent], num_sa
     Anything else (a consonant for a vowel, a different consonant, a language switch, missing or
     extra events) raises :class:`AlignmentError`. ``end`` is where the last token ends: the end of
     the audio, or the start of a trailing pause when the text ends with a sound.
+
+    Why one long function: it is a single two-pointer walk over our symbols and espeak's grouped
+    events whose cases share the cursor state; split into pieces, each would need all of it.
     """
     # group events into units: (kind, base, soft, is_vowel, start)
     units: list[list] = []

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prosody_tts.data.schema import make_example
-from prosody_tts.data.sources.local import path_features
+from ..schema import make_example
+from .local import path_features
 
 __all__ = [
     "DEFAULT_VOICE_DIRS",

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from prosody_tts.data.schema import FIELDS, ExampleError, canonical_features, example_problems, make_example
+from ..schema import FIELDS, ExampleError, canonical_features, example_problems, make_example
 
 __all__ = [
     "AUDIO_EXTENSIONS",

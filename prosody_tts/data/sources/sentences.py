@@ -452,7 +452,7 @@ def generate_sentences(n: int, seed: int = 0) -> list[str]:
 def default_training_texts(num_generated: int = 20_000) -> list[str]:
     """The texts the packaged BPE tokenizer is trained on (``prosody-tts train-bpe --default``): the built-in sentences and generated ones,
     normalised (numbers spelled out) exactly as the front-end will present them."""
-    from prosody_tts.text.normalizer import RussianNormalizer
+    from ...text.normalizer import RussianNormalizer
 
     normalizer = RussianNormalizer()
     return [normalizer(text) for text in [*load_sentences("all"), *generate_sentences(num_generated, seed=0)]]

@@ -15,7 +15,7 @@ Shared character classes, lexicons and grammatical-context helpers live in ``pat
 See ``docs/normalizer.md``.
 """
 
-from prosody_tts.text.normalizer.latin import transliterate_latin
-from prosody_tts.text.normalizer.normalizer import RussianNormalizer, normalize_text
+from .latin import transliterate_latin
+from .normalizer import RussianNormalizer, normalize_text
 
 __all__ = ["RussianNormalizer", "normalize_text", "transliterate_latin"]

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 
-from prosody_tts.text.normalizer.numerals import (
+from .numerals import (
     MONTHS_GEN,
     cardinal,
     ordinal,
 )
-from prosody_tts.text.normalizer.patterns import _L, _PREP_CASES, _date_case, _dot_after, _prev_word
+from .patterns import _L, _PREP_CASES, _date_case, _dot_after, _prev_word
 
 # ---------------------------------------------------------------- dates and times
 _MONTH_NUM = "|".join(MONTHS_GEN)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from prosody_tts.text.normalizer.numerals import (
+from .numerals import (
     ordinal,
 )
-from prosody_tts.text.normalizer.patterns import (
+from .patterns import (
     _CENTURY_NOUNS,
     _CYR,
     _L,

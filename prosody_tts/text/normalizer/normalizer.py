@@ -8,13 +8,13 @@ import unicodedata
 import warnings
 from typing import Literal
 
-from prosody_tts.text.errors import (
+from ..errors import (
     EmptyTextError,
     StressMarkError,
     TransliterationWarning,
     UnsupportedCharacterError,
 )
-from prosody_tts.text.normalizer.dates import (
+from .dates import (
     _DAY_MONTH,
     _ISO_DATE,
     _MONTH_YEAR,
@@ -27,7 +27,7 @@ from prosody_tts.text.normalizer.dates import (
     _sub_num_date,
     _sub_time,
 )
-from prosody_tts.text.normalizer.latin import (
+from .latin import (
     _HAS_CYR,
     _HAS_LATIN,
     _LATIN_WORD,
@@ -39,7 +39,7 @@ from prosody_tts.text.normalizer.latin import (
     _sub_roman_century,
     transliterate_latin,
 )
-from prosody_tts.text.normalizer.numbers import (
+from .numbers import (
     _COMPOUND,
     _NUMBER,
     _ORD_SUFFIX,
@@ -47,7 +47,7 @@ from prosody_tts.text.normalizer.numbers import (
     _sub_number,
     _sub_ordinal_suffix,
 )
-from prosody_tts.text.normalizer.patterns import (
+from .patterns import (
     _CYR,
     _INVISIBLE,
     _LATIN_RANGE,
@@ -60,7 +60,7 @@ from prosody_tts.text.normalizer.patterns import (
     _dot_after,
     _prev_word,
 )
-from prosody_tts.text.normalizer.units import _ABBREVIATIONS, _CURRENCY_FIRST, _STREET, _sub_currency_first
+from .units import _ABBREVIATIONS, _CURRENCY_FIRST, _STREET, _sub_currency_first
 
 __all__ = ["RussianNormalizer", "normalize_text", "transliterate_latin"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from prosody_tts.text.normalizer.numerals import (
+from .numerals import (
     MULTIPLIERS,
     UNITS,
     Noun,
@@ -18,7 +18,7 @@ from prosody_tts.text.normalizer.numerals import (
     ordinal,
     read_digits,
 )
-from prosody_tts.text.normalizer.patterns import (
+from .patterns import (
     _CENTURY_NOUNS,
     _FEM_SOFT,
     _L,

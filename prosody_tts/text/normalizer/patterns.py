@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from prosody_tts.text.inventory import PUNCTUATION
+from ..inventory import PUNCTUATION
 
 _CYR = "А-Яа-яЁё"
 

@@ -1,0 +1,116 @@
+"""The output dataclasses of every model family (``ModelOutput``: ``out.field``, ``out["field"]``,
+``out[0]`` = the first non-None field, ``out.to_tuple()``).
+
+::
+
+    DualStreamModel          -> DualStreamModelOutput      (B, P, H) per phoneme, + stream outputs
+    DualStreamForMaskedLM    -> DualStreamMaskedLMOutput   loss, per-stream losses and logits
+    EcapaTdnnModel           -> EcapaTdnnOutput            (B, E) utterances, (N, E) segments
+    ProsodyContrastiveModel  -> ProsodyContrastiveOutput   loss, (N, N) logits, (N, D) embeddings
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from transformers.utils import ModelOutput
+
+__all__ = ["DualStreamMaskedLMOutput", "DualStreamModelOutput", "EcapaTdnnOutput", "ProsodyContrastiveOutput"]
+
+
+@dataclass
+class DualStreamModelOutput(ModelOutput):
+    """Output of :class:`DualStreamModel`.
+
+    Args:
+        last_hidden_state: (B, P, H) one vector per phoneme position after fusion and the final norm
+            (zero at padded positions) — what an acoustic model consumes.
+        bpe_last_hidden_state: (B, T, H) BPE stream output (zero at padding); ``None`` without BPE inputs.
+        phoneme_stream_last_hidden_state: (B, P, H) phoneme stream output before fusion (zero at padding).
+        hidden_states: phoneme path states: embeddings, then each phoneme layer, then each fusion
+            layer (``1 + phoneme_layers + fusion_layers`` tensors (B, P, H)), when asked.
+        attentions: attention weights (B, N, P, P) of each phoneme then each fusion layer, when asked.
+        bpe_hidden_states / bpe_attentions: the same for the BPE stream (``1 + bpe_layers`` / ``bpe_layers``).
+    """
+
+    last_hidden_state: torch.FloatTensor | None = None
+    bpe_last_hidden_state: torch.FloatTensor | None = None
+    phoneme_stream_last_hidden_state: torch.FloatTensor | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    attentions: tuple[torch.FloatTensor, ...] | None = None
+    bpe_hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    bpe_attentions: tuple[torch.FloatTensor, ...] | None = None
+
+
+@dataclass
+class DualStreamMaskedLMOutput(ModelOutput):
+    """Output of :class:`DualStreamForMaskedLM`.
+
+    Args:
+        loss: ``phoneme_mlm_weight * phoneme_loss + bpe_mlm_weight * bpe_loss`` over the losses whose
+            labels were given.
+        phoneme_loss / bpe_loss: mean cross-entropy over the labelled (not -100) positions of each stream.
+        phoneme_logits: (B, P, phoneme_vocab_size); bpe_logits: (B, T, bpe_vocab_size).
+        hidden_states / attentions / bpe_hidden_states / bpe_attentions: as in :class:`DualStreamModelOutput`
+            (with ``mlm_before_fusion`` the fusion layers do not run and add no entries).
+    """
+
+    loss: torch.FloatTensor | None = None
+    phoneme_loss: torch.FloatTensor | None = None
+    bpe_loss: torch.FloatTensor | None = None
+    phoneme_logits: torch.FloatTensor | None = None
+    bpe_logits: torch.FloatTensor | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    attentions: tuple[torch.FloatTensor, ...] | None = None
+    bpe_hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    bpe_attentions: tuple[torch.FloatTensor, ...] | None = None
+
+
+@dataclass
+class EcapaTdnnOutput(ModelOutput):
+    r"""Outputs of :class:`EcapaTdnnModel`.
+
+    Args:
+        embeddings: ``(B, embedding_dim)`` utterance embeddings.
+        frame_features: ``(B, T, channels[-1])`` aggregated frame-level features before pooling
+            (exactly zero at padded frames).
+        segment_embeddings: ``(N, embedding_dim)``, one per row of ``segment_spans`` (only when
+            spans are given).
+    """
+
+    embeddings: torch.FloatTensor | None = None
+    frame_features: torch.FloatTensor | None = None
+    segment_embeddings: torch.FloatTensor | None = None
+
+
+@dataclass
+class ProsodyContrastiveOutput(ModelOutput):
+    """Output of :class:`ProsodyContrastiveModel`.
+
+    Args:
+        loss: () SigLIP loss (this rank's share under ``distributed_siglip_loss``), when ``return_loss``.
+        logits_per_text: (N, N) ``exp(t') * cos(text_i, audio_j) + b``, rows = text occurrences
+            (this rank's pairs only, also under torch.distributed).
+        logits_per_audio: (N, N) its transpose.
+        text_embeds: (N, D) L2-normalised projected text states at ``occurrence_positions``.
+        audio_embeds: (N, D) L2-normalised projected ECAPA segment embeddings.
+        text_model_output: the :class:`DualStreamModelOutput`.
+        audio_model_output: the :class:`EcapaTdnnOutput` (``embeddings`` (B, E) are the utterances).
+    """
+
+    loss: torch.FloatTensor | None = None
+    logits_per_text: torch.FloatTensor | None = None
+    logits_per_audio: torch.FloatTensor | None = None
+    text_embeds: torch.FloatTensor | None = None
+    audio_embeds: torch.FloatTensor | None = None
+    text_model_output: DualStreamModelOutput | None = None
+    audio_model_output: EcapaTdnnOutput | None = None
+
+    def to_tuple(self) -> tuple[Any, ...]:
+        """Tuple of the non-None fields, nested model outputs as tuples too (like ``SiglipOutput``)."""
+        return tuple(
+            self[k].to_tuple() if k in ("text_model_output", "audio_model_output") else self[k]
+            for k in self.keys()
+        )
