@@ -20,7 +20,7 @@ from transformers import PreTrainedModel
 from transformers import initialization as init
 
 from ..configuration.dual_stream import DualStreamConfig
-from ..constants import NO_SPEAKER, NO_WORD
+from ..constants import IGNORE_INDEX, NO_SPEAKER, NO_WORD
 from .layers import (
     AdaLNZeroBlock,
     MaskedLMHead,
@@ -559,8 +559,8 @@ class DualStreamForMaskedLM(DualStreamPreTrainedModel):
 
         phoneme_logits = self.phoneme_head(phoneme_states)
         bpe_logits = None if bpe_states is None else self.bpe_head(bpe_states)
-        phoneme_loss = None if phoneme_labels is None else masked_lm_loss(phoneme_logits, phoneme_labels)
-        bpe_loss = None if bpe_labels is None else masked_lm_loss(bpe_logits, bpe_labels)
+        phoneme_loss = None if phoneme_labels is None else masked_lm_loss(phoneme_logits, phoneme_labels, IGNORE_INDEX)
+        bpe_loss = None if bpe_labels is None else masked_lm_loss(bpe_logits, bpe_labels, IGNORE_INDEX)
         weighted = [
             weight * part
             for weight, part in ((config.phoneme_mlm_weight, phoneme_loss), (config.bpe_mlm_weight, bpe_loss))

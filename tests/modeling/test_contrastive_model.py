@@ -21,15 +21,6 @@ from prosody_tts.modeling.losses import siglip_loss
 from prosody_tts.modeling.outputs import ProsodyContrastiveOutput
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny matrices: one thread is much faster than several competing ones on a busy 2-core runner."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def tiny_config(**overrides) -> ProsodyContrastiveConfig:
     text = dict(hidden_dropout=0.0)
     text.update(overrides.pop("text_overrides", {}))

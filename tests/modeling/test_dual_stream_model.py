@@ -23,15 +23,6 @@ from prosody_tts.modeling.layers import pool_words_to_phonemes
 NUM_SPEAKERS = 3
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny matrices: one thread is ~40x faster than several competing ones on a busy 2-core runner."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def tiny_config(**overrides) -> DualStreamConfig:
     values = dict(num_speakers=NUM_SPEAKERS, hidden_dropout=0.0)
     values.update(overrides)
