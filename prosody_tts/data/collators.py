@@ -148,7 +148,7 @@ class DualStreamCollator:
 class OccurrenceCollator:
     """Sampled phoneme occurrences → one contrastive batch (stages 2 and 3).
 
-    Takes the items of :class:`~.prepared.OccurrenceDataset` (or of the streaming batcher):
+    Takes the items of :class:`~.occurrences.OccurrenceDataset` (or of the streaming batcher):
     ``{"example": prepared row, "occurrence": PhonemeOccurrence}``. Each utterance is padded once,
     however many of its occurrences were sampled, and the pairs are returned as
 

@@ -429,7 +429,7 @@ def load_embedded_corpus(
 
     Audio stays undecoded (``Audio(decode=False)``; with ``streaming`` the same
     ``{"bytes": None, "path": ...}`` values in a plain struct column, since datasets' streaming cast
-    needs torchcodec): absolute wav paths; decode with :func:`~.schema.decode_example_audio`.
+    needs torchcodec): absolute wav paths; decode with :func:`~prosody_tts.data.schema.decode_example_audio`.
     """
     from datasets import Dataset, IterableDataset
 
