@@ -80,3 +80,18 @@ def test_no_command_prints_help(capsys):
 def test_corpus_build_rejects_non_positive_sizes(tmp_path):
     with pytest.raises(SystemExit, match="must be positive"):
         main(["corpus", "build", "--out", str(tmp_path), "--utterances", "0"])
+
+
+def test_train_needs_a_recipe_and_lists_itself(capsys):
+    with pytest.raises(SystemExit, match="give a recipe file"):
+        main(["train"])
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert "recipe" in capsys.readouterr().out
+
+
+def test_every_command_group_is_one_module_with_add_parser():
+    import importlib
+
+    for name in ("demo", "evaluate", "phonemize", "tokenizer", "corpus", "train"):
+        assert callable(importlib.import_module(f"prosody_tts.cli.{name}").add_parser), name

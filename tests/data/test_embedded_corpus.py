@@ -190,3 +190,16 @@ def test_bad_arguments():
         embedded.build_embedded_corpus("unused", speakers=9)
     with pytest.raises(ValueError):
         embedded.build_embedded_corpus("unused", utterances_per_speaker=0)
+
+
+def test_durations_are_counted_in_the_feature_extractors_hop(monkeypatch):
+    from prosody_tts.processing import feature_extraction
+
+    assert embedded.frame_hop_length() == feature_extraction.MelFeatureExtractor().hop_length == HOP
+
+    class SixteenKilohertz:
+        sampling_rate, hop_length = 16_000, 160
+
+    monkeypatch.setattr(feature_extraction, "MelFeatureExtractor", SixteenKilohertz)
+    with pytest.raises(ValueError, match="16000 Hz but espeak writes 22050 Hz"):
+        embedded.frame_hop_length()

@@ -52,3 +52,12 @@ def test_contrastive_auto_round_trip(tmp_path):
     loaded = AutoModel.from_pretrained(tmp_path)
     assert isinstance(loaded, prosody_tts.ProsodyContrastiveModel)
     assert torch.allclose(loaded.logit_bias, torch.tensor([-10.0]))
+
+
+def test_registration_is_one_module_and_idempotent():
+    from transformers.pipelines import PIPELINE_REGISTRY
+
+    from prosody_tts.registration import register_all
+
+    register_all()  # again: exist_ok everywhere
+    assert "phoneme-feature-extraction" in PIPELINE_REGISTRY.get_supported_tasks()

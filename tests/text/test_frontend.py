@@ -123,3 +123,15 @@ def test_batch_equals_one_by_one(stress_placer):
     batched = RussianFrontend(stress=fresh).batch(texts, chunk_size=16)
     assert [r.stressed for r in batched] == [r.stressed for r in expected]
     assert [r.phonemes for r in batched] == [r.phonemes for r in expected]
+
+
+def test_stored_phonemes_replace_the_frontends_with_word_ids_from_the_boundaries(frontend):
+    from prosody_tts.text.errors import WordMismatchError
+
+    result = frontend("Привет, как дела?")
+    stored = ["p", "rʲ", "i", "vʲ", "ˈe", "t", ",", "#", "k", "ˈa", "k", "#", "dʲ", "i", "l", "ˈa", "?"]
+    replaced = result.with_phonemes(stored)
+    assert replaced.phonemes == stored and replaced.words == result.words
+    assert replaced.phoneme_word_ids == [0, 0, 0, 0, 0, 0, -1, -1, 1, 1, 1, -1, 2, 2, 2, 2, -1]
+    with pytest.raises(WordMismatchError, match="the phonemes have 2 words, the text 3"):
+        result.with_phonemes(["p", "ˈa", "#", "k", "ˈa"])
