@@ -20,11 +20,12 @@ def register_auto_classes() -> None:
         AutoTokenizer,
     )
 
-    from .configuration import DualStreamConfig, EcapaTdnnConfig, ProsodyContrastiveConfig
+    from .configuration import DualStreamConfig, EcapaTdnnConfig, GriffinLimConfig, ProsodyContrastiveConfig
     from .modeling import (
         DualStreamForMaskedLM,
         DualStreamModel,
         EcapaTdnnModel,
+        GriffinLimVocoder,
         ProsodyContrastiveModel,
     )
     from .processing import DualStreamProcessor, MelFeatureExtractor, PhonemeTokenizer
@@ -39,6 +40,8 @@ def register_auto_classes() -> None:
     AutoModel.register(EcapaTdnnConfig, EcapaTdnnModel, exist_ok=True)
     AutoConfig.register(ProsodyContrastiveConfig.model_type, ProsodyContrastiveConfig, exist_ok=True)
     AutoModel.register(ProsodyContrastiveConfig, ProsodyContrastiveModel, exist_ok=True)
+    AutoConfig.register(GriffinLimConfig.model_type, GriffinLimConfig, exist_ok=True)
+    AutoModel.register(GriffinLimConfig, GriffinLimVocoder, exist_ok=True)
 
 
 def register_pipelines() -> None:

@@ -3,5 +3,6 @@
 from .contrastive import ProsodyContrastiveConfig
 from .dual_stream import DualStreamConfig
 from .ecapa_tdnn import EcapaTdnnConfig
+from .vocoder import GriffinLimConfig
 
-__all__ = ["DualStreamConfig", "EcapaTdnnConfig", "ProsodyContrastiveConfig"]
+__all__ = ["DualStreamConfig", "EcapaTdnnConfig", "GriffinLimConfig", "ProsodyContrastiveConfig"]

@@ -3,6 +3,7 @@
 from .contrastive import ProsodyContrastiveModel, load_stage1_weights
 from .dual_stream import DualStreamForMaskedLM, DualStreamModel, DualStreamPreTrainedModel
 from .ecapa_tdnn import EcapaTdnnModel, EcapaTdnnPreTrainedModel
+from .griffin_lim import GriffinLimVocoder
 from .layers import (
     AdaLNZeroBlock,
     AdaLNZeroModulation,
@@ -20,6 +21,7 @@ from .outputs import (
     DualStreamModelOutput,
     EcapaTdnnOutput,
     ProsodyContrastiveOutput,
+    VocoderOutput,
 )
 from .speaker import SpeakerConditioning
 
@@ -35,6 +37,7 @@ __all__ = [
     "EcapaTdnnOutput",
     "EcapaTdnnPreTrainedModel",
     "FeedForward",
+    "GriffinLimVocoder",
     "MaskedLMHead",
     "ProsodyContrastiveModel",
     "ProsodyContrastiveOutput",
@@ -43,6 +46,7 @@ __all__ = [
     "SinusoidalPositions",
     "SpeakerConditioning",
     "TransformerBlock",
+    "VocoderOutput",
     "WordFusion",
     "ZeroInitLinear",
     "load_stage1_weights",

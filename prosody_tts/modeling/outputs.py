@@ -17,7 +17,13 @@ from typing import Any
 import torch
 from transformers.utils import ModelOutput
 
-__all__ = ["DualStreamMaskedLMOutput", "DualStreamModelOutput", "EcapaTdnnOutput", "ProsodyContrastiveOutput"]
+__all__ = [
+    "DualStreamMaskedLMOutput",
+    "DualStreamModelOutput",
+    "EcapaTdnnOutput",
+    "ProsodyContrastiveOutput",
+    "VocoderOutput",
+]
 
 
 @dataclass
@@ -114,3 +120,16 @@ class ProsodyContrastiveOutput(ModelOutput):
             self[k].to_tuple() if k in ("text_model_output", "audio_model_output") else self[k]
             for k in self.keys()
         )
+
+
+@dataclass
+class VocoderOutput(ModelOutput):
+    """Output of a vocoder (``waveform`` first, as the text-to-speech pipeline reads ``out[0]``).
+
+    Args:
+        waveform: (B, samples) float audio at ``config.sampling_rate``; right-padded with zeros.
+        waveform_lengths: (B,) real samples of each item (``frames * hop_length``).
+    """
+
+    waveform: torch.FloatTensor | None = None
+    waveform_lengths: torch.LongTensor | None = None
