@@ -20,11 +20,18 @@ def register_auto_classes() -> None:
         AutoTokenizer,
     )
 
-    from .configuration import DualStreamConfig, EcapaTdnnConfig, GriffinLimConfig, ProsodyContrastiveConfig
+    from .configuration import (
+        DualStreamConfig,
+        EcapaTdnnConfig,
+        GradTTSConfig,
+        GriffinLimConfig,
+        ProsodyContrastiveConfig,
+    )
     from .modeling import (
         DualStreamForMaskedLM,
         DualStreamModel,
         EcapaTdnnModel,
+        GradTTSModel,
         GriffinLimVocoder,
         ProsodyContrastiveModel,
     )
@@ -42,6 +49,8 @@ def register_auto_classes() -> None:
     AutoModel.register(ProsodyContrastiveConfig, ProsodyContrastiveModel, exist_ok=True)
     AutoConfig.register(GriffinLimConfig.model_type, GriffinLimConfig, exist_ok=True)
     AutoModel.register(GriffinLimConfig, GriffinLimVocoder, exist_ok=True)
+    AutoConfig.register(GradTTSConfig.model_type, GradTTSConfig, exist_ok=True)
+    AutoModel.register(GradTTSConfig, GradTTSModel, exist_ok=True)
 
 
 def register_pipelines() -> None:

@@ -3,6 +3,7 @@
 from .contrastive import ProsodyContrastiveModel, load_stage1_weights
 from .dual_stream import DualStreamForMaskedLM, DualStreamModel, DualStreamPreTrainedModel
 from .ecapa_tdnn import EcapaTdnnModel, EcapaTdnnPreTrainedModel
+from .grad_tts import GradTTSModel
 from .griffin_lim import GriffinLimVocoder
 from .layers import (
     AdaLNZeroBlock,
@@ -37,6 +38,7 @@ __all__ = [
     "EcapaTdnnOutput",
     "EcapaTdnnPreTrainedModel",
     "FeedForward",
+    "GradTTSModel",
     "GriffinLimVocoder",
     "MaskedLMHead",
     "ProsodyContrastiveModel",

@@ -21,6 +21,8 @@ __all__ = [
     "DualStreamMaskedLMOutput",
     "DualStreamModelOutput",
     "EcapaTdnnOutput",
+    "GradTTSOutput",
+    "GradTTSSynthesisOutput",
     "ProsodyContrastiveOutput",
     "VocoderOutput",
 ]
@@ -133,3 +135,37 @@ class VocoderOutput(ModelOutput):
 
     waveform: torch.FloatTensor | None = None
     waveform_lengths: torch.LongTensor | None = None
+
+
+@dataclass
+class GradTTSOutput(ModelOutput):
+    """Training output of :class:`~prosody_tts.modeling.grad_tts.GradTTSModel`.
+
+    Args:
+        loss: () duration + prior + diffusion loss (weight 1 each, as in the paper).
+        duration_loss / prior_loss / diffusion_loss: () the three parts, each logged.
+        durations: (B, N) frames per token of the monotonic alignment (MAS) of the whole utterance.
+    """
+
+    loss: torch.FloatTensor | None = None
+    duration_loss: torch.FloatTensor | None = None
+    prior_loss: torch.FloatTensor | None = None
+    diffusion_loss: torch.FloatTensor | None = None
+    durations: torch.LongTensor | None = None
+
+
+@dataclass
+class GradTTSSynthesisOutput(ModelOutput):
+    """What :meth:`~prosody_tts.modeling.grad_tts.GradTTSModel.synthesize` returns.
+
+    Args:
+        spectrogram: (B, T, n_mels) log-mels of the decoder, right-padded.
+        spectrogram_lengths: (B,) real frames of each item.
+        durations: (B, N) predicted frames per token (``ceil(w) · length_scale``).
+        encoder_spectrogram: (B, T, n_mels) the aligned encoder means μ (the prior's mean).
+    """
+
+    spectrogram: torch.FloatTensor | None = None
+    spectrogram_lengths: torch.LongTensor | None = None
+    durations: torch.FloatTensor | None = None
+    encoder_spectrogram: torch.FloatTensor | None = None
