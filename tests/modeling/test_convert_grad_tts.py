@@ -6,6 +6,8 @@ under DDP's ``module.`` prefix); the released files cannot ship with the project
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -46,6 +48,24 @@ def official_checkpoint(config: GradTTSConfig, seed: int = 0) -> dict[str, torch
         for param in model.parameters():
             param.add_(torch.randn_like(param) * 0.02)
     return {key: value.clone() for key, value in model.state_dict().items()}
+
+
+OFFICIAL_LAYOUT = Path(__file__).with_name("data") / "grad_tts_official_keys.tsv"
+
+
+def test_every_official_key_and_shape_is_ours():
+    """The key list of the official module code (LJSpeech config, 307 tensors), key for key and shape for shape."""
+    official = {}
+    for line in OFFICIAL_LAYOUT.read_text().splitlines():
+        if line and not line.startswith("#"):
+            key, shape = line.split("\t")
+            official[key] = tuple(int(n) for n in shape.strip("(,)").split(",") if n)
+    ours = {key: tuple(value.shape) for key, value in GradTTSModel(GradTTSConfig()).state_dict().items()}
+    assert len(official) == 307 and ours == official
+    # the 247-speaker LibriTTS model: 312 tensors, 14,888,680 parameters (the official code's counts)
+    multi = GradTTSModel(GradTTSConfig(num_speakers=247))
+    assert len(multi.state_dict()) == 312 and sum(p.numel() for p in multi.parameters()) == 14_888_680
+    assert tuple(multi.state_dict()["decoder.estimator.downs.0.0.block1.block.0.weight"].shape) == (64, 3, 3, 3)
 
 
 def test_the_official_key_layout_is_ours():
