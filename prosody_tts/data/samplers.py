@@ -1,4 +1,5 @@
-"""Rank-aware batch samplers: utterances (stage 1), mixed phonemes (stage 2), one phoneme (stage 3).
+"""Rank-aware batch samplers: utterances (stage 1), mixed phonemes (stage 2), one phoneme (stage 3),
+frame budgets (TTS).
 
 Rank scheme
 -----------
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 
 __all__ = [
+    "FrameBudgetBatchSampler",
     "MixedPhonemeBatchSampler",
     "SamePhonemeBatchSampler",
     "UtteranceBatchSampler",
@@ -456,3 +458,104 @@ class SamePhonemeBatchSampler(_GlobalBatchSampler):
             batches += self._keep_incomplete(incomplete)
         return _shuffled(batches, rng), total - sum(len(batch) for batch in batches)
 
+
+
+# ---------------------------------------------------------------------------------- TTS
+class FrameBudgetBatchSampler(torch.utils.data.Sampler[list[int]]):
+    """TTS batches filled up to a padded-frame budget, lengths bucketed to cut padding, rank-aware.
+
+    Per epoch, from ``(seed, epoch)`` alone (so the same on every rank): a seeded permutation; in
+    windows of ``bucket_size`` items, a sort by length; greedy packing while
+    ``len(batch) · max(length) <= max_frames`` (the frames the padded batch holds); a seeded
+    shuffle of the batches. Rank ``r`` takes batch ``r`` of each round of ``world_size``
+    consecutive batches, so ranks never share an item and yield the same number of batches; the
+    last incomplete round is left out (counted in :attr:`dropped_last_epoch`).
+
+    Args:
+        lengths: frames of each item (dataset row order).
+        max_frames: padded frames per batch on each rank. An item longer than this is refused at
+            construction, with its index (never silently dropped or truncated).
+        bucket_size: items sorted together (larger: less padding, less randomness).
+        seed / rank / world_size: as for the other samplers (rank and world size default to
+            torch.distributed's when initialised, else 0 and 1).
+    """
+
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        max_frames: int,
+        *,
+        bucket_size: int = 256,
+        seed: int = 0,
+        rank: int | None = None,
+        world_size: int | None = None,
+    ) -> None:
+        self.lengths = np.asarray([int(n) for n in lengths], dtype=np.int64)
+        if self.lengths.size == 0 or bool((self.lengths < 1).any()):
+            raise ValueError("lengths must be a non-empty list of positive frame counts")
+        self.max_frames = _check_positive("max_frames", max_frames)
+        too_long = np.flatnonzero(self.lengths > self.max_frames)
+        if too_long.size:
+            i = int(too_long[0])
+            raise ValueError(
+                f"{too_long.size} item(s) exceed max_frames={self.max_frames}, e.g. item {i} with "
+                f"{int(self.lengths[i])} frames: raise max_frames or leave them out of the dataset"
+            )
+        self.bucket_size = _check_positive("bucket_size", bucket_size)
+        self.seed = _check_seed(seed)
+        self.rank, self.world_size = _resolve_rank(rank, world_size)
+        self.epoch = 0
+        self._cache: tuple[int, list[np.ndarray], int] | None = None
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch; its batches depend only on ``(seed, epoch)``."""
+        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
+            raise ValueError(f"epoch must be a non-negative int, got {epoch!r}")
+        self.epoch = int(epoch)
+
+    def _pack(self, rng: np.random.Generator) -> list[np.ndarray]:
+        order = rng.permutation(self.lengths.size)
+        batches: list[np.ndarray] = []
+        for start in range(0, order.size, self.bucket_size):
+            window = order[start : start + self.bucket_size]
+            window = window[np.argsort(self.lengths[window], kind="stable")]
+            batch: list[int] = []
+            for index in window:
+                longest = int(self.lengths[index])  # the window is sorted: the newcomer is the longest
+                if batch and (len(batch) + 1) * longest > self.max_frames:
+                    batches.append(np.asarray(batch, dtype=np.int64))
+                    batch = []
+                batch.append(int(index))
+            batches.append(np.asarray(batch, dtype=np.int64))
+        return [batches[i] for i in rng.permutation(len(batches))]
+
+    def all_batches(self) -> list[np.ndarray]:
+        """Every rank's batches of the current epoch, in order (identical on every rank)."""
+        if self._cache is None or self._cache[0] != self.epoch:
+            batches = self._pack(np.random.default_rng([self.seed, self.epoch]))
+            rounds = len(batches) // self.world_size
+            kept = batches[: rounds * self.world_size]
+            self._cache = (self.epoch, kept, int(sum(len(b) for b in batches[len(kept) :])))
+        return self._cache[1]
+
+    @property
+    def dropped_last_epoch(self) -> int:
+        """Items of the current epoch in the incomplete last round (in no rank's batches)."""
+        self.all_batches()
+        return self._cache[2]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for batch in self.all_batches()[self.rank :: self.world_size]:
+            yield batch.tolist()
+
+    def __len__(self) -> int:
+        return len(self.all_batches()) // self.world_size
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "seed": self.seed}
+
+    def load_state_dict(self, state: Mapping[str, int]) -> None:
+        """Restore the epoch; the seed must match (another seed would give another order)."""
+        if "seed" in state and int(state["seed"]) != self.seed:
+            raise ValueError(f"the state was saved with seed={state['seed']} but this sampler has seed={self.seed}")
+        self.set_epoch(int(state["epoch"]))
