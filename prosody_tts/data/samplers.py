@@ -166,24 +166,16 @@ def _pack_capped(
 
 
 # ---------------------------------------------------------------------------------- base class
-class _GlobalBatchSampler(torch.utils.data.Sampler[list[int]]):
-    """The rank scheme: the epoch's global batches are built once (the same on every rank) and
-    each rank yields its slice. Subclasses implement :meth:`_build`."""
+class _SeededEpochSampler(torch.utils.data.Sampler[list[int]]):
+    """What every map-style sampler here shares: the epoch's batches are built once from
+    ``(seed, epoch)`` alone (so the same on every rank), cached, and resumed by epoch and seed.
+    Subclasses implement :meth:`_build` and how a rank iterates the batches."""
 
-    def __init__(
-        self, batch_size: int, *, seed: int, rank: int | None, world_size: int | None, drop_last: bool
-    ) -> None:
-        self.batch_size = _check_positive("batch_size", batch_size)
+    def __init__(self, *, seed: int, rank: int | None, world_size: int | None) -> None:
         self.seed = _check_seed(seed)
         self.rank, self.world_size = _resolve_rank(rank, world_size)
-        self.drop_last = bool(drop_last)
         self.epoch = 0
         self._cache: tuple[int, list[np.ndarray], int] | None = None
-
-    @property
-    def global_batch_size(self) -> int:
-        """Items per global batch: ``batch_size * world_size``."""
-        return self.batch_size * self.world_size
 
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch; its batches depend only on ``(seed, epoch)``."""
@@ -192,7 +184,7 @@ class _GlobalBatchSampler(torch.utils.data.Sampler[list[int]]):
         self.epoch = int(epoch)
 
     def _build(self, rng: np.random.Generator) -> tuple[list[np.ndarray], int]:
-        """The epoch's global batches and the number of items left out of them."""
+        """The epoch's batches (all ranks') and the number of items left out of them."""
         raise NotImplementedError
 
     def _epoch(self) -> tuple[list[np.ndarray], int]:
@@ -201,14 +193,43 @@ class _GlobalBatchSampler(torch.utils.data.Sampler[list[int]]):
             self._cache = (self.epoch, batches, dropped)
         return self._cache[1], self._cache[2]
 
+    @property
+    def dropped_last_epoch(self) -> int:
+        """Items of the current epoch that are in no batch."""
+        return self._epoch()[1]
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "seed": self.seed}
+
+    def load_state_dict(self, state: Mapping[str, int]) -> None:
+        """Restore the epoch; the seed must match (another seed would give another order)."""
+        if "seed" in state and int(state["seed"]) != self.seed:
+            raise ValueError(
+                f"the state was saved with seed={state['seed']} but this sampler has seed={self.seed}; "
+                "build it with the saved seed to resume the same order"
+            )
+        self.set_epoch(int(state["epoch"]))
+
+
+class _GlobalBatchSampler(_SeededEpochSampler):
+    """The rank scheme: the epoch's global batches are built once (the same on every rank) and
+    each rank yields its slice. Subclasses implement :meth:`_build`."""
+
+    def __init__(
+        self, batch_size: int, *, seed: int, rank: int | None, world_size: int | None, drop_last: bool
+    ) -> None:
+        super().__init__(seed=seed, rank=rank, world_size=world_size)
+        self.batch_size = _check_positive("batch_size", batch_size)
+        self.drop_last = bool(drop_last)
+
+    @property
+    def global_batch_size(self) -> int:
+        """Items per global batch: ``batch_size * world_size``."""
+        return self.batch_size * self.world_size
+
     def global_batches(self) -> list[np.ndarray]:
         """The current epoch's global batches (identical on every rank; computed once per epoch)."""
         return self._epoch()[0]
-
-    @property
-    def dropped_last_epoch(self) -> int:
-        """Items of the current epoch that are in no batch (incomplete batches, see ``drop_last``)."""
-        return self._epoch()[1]
 
     def _keep_incomplete(self, batches: Iterable[Sequence[int]]) -> list[np.ndarray]:
         """Incomplete global batches kept by ``drop_last=False``: those every rank gets a part of."""
@@ -229,18 +250,6 @@ class _GlobalBatchSampler(torch.utils.data.Sampler[list[int]]):
     def __len__(self) -> int:
         """Batches this rank yields in the current epoch (the same on every rank)."""
         return len(self.global_batches())
-
-    def state_dict(self) -> dict[str, int]:
-        return {"epoch": self.epoch, "seed": self.seed}
-
-    def load_state_dict(self, state: Mapping[str, int]) -> None:
-        """Restore the epoch; the seed must match (another seed would give another order)."""
-        if "seed" in state and int(state["seed"]) != self.seed:
-            raise ValueError(
-                f"the state was saved with seed={state['seed']} but this sampler has seed={self.seed}; "
-                "build it with the saved seed to resume the same order"
-            )
-        self.set_epoch(int(state["epoch"]))
 
 
 def _shuffled(batches: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
@@ -461,7 +470,7 @@ class SamePhonemeBatchSampler(_GlobalBatchSampler):
 
 
 # ---------------------------------------------------------------------------------- TTS
-class FrameBudgetBatchSampler(torch.utils.data.Sampler[list[int]]):
+class FrameBudgetBatchSampler(_SeededEpochSampler):
     """TTS batches filled up to a padded-frame budget, lengths bucketed to cut padding, rank-aware.
 
     Per epoch, from ``(seed, epoch)`` alone (so the same on every rank): a seeded permutation; in
@@ -502,16 +511,13 @@ class FrameBudgetBatchSampler(torch.utils.data.Sampler[list[int]]):
                 f"{int(self.lengths[i])} frames: raise max_frames or leave them out of the dataset"
             )
         self.bucket_size = _check_positive("bucket_size", bucket_size)
-        self.seed = _check_seed(seed)
-        self.rank, self.world_size = _resolve_rank(rank, world_size)
-        self.epoch = 0
-        self._cache: tuple[int, list[np.ndarray], int] | None = None
+        super().__init__(seed=seed, rank=rank, world_size=world_size)
 
-    def set_epoch(self, epoch: int) -> None:
-        """Select the epoch; its batches depend only on ``(seed, epoch)``."""
-        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
-            raise ValueError(f"epoch must be a non-negative int, got {epoch!r}")
-        self.epoch = int(epoch)
+    def _build(self, rng: np.random.Generator) -> tuple[list[np.ndarray], int]:
+        """The packed batches of whole rounds of ``world_size``; the last incomplete round is left out."""
+        batches = self._pack(rng)
+        kept = batches[: len(batches) // self.world_size * self.world_size]
+        return kept, int(sum(len(batch) for batch in batches[len(kept) :]))
 
     def _pack(self, rng: np.random.Generator) -> list[np.ndarray]:
         order = rng.permutation(self.lengths.size)
@@ -531,18 +537,7 @@ class FrameBudgetBatchSampler(torch.utils.data.Sampler[list[int]]):
 
     def all_batches(self) -> list[np.ndarray]:
         """Every rank's batches of the current epoch, in order (identical on every rank)."""
-        if self._cache is None or self._cache[0] != self.epoch:
-            batches = self._pack(np.random.default_rng([self.seed, self.epoch]))
-            rounds = len(batches) // self.world_size
-            kept = batches[: rounds * self.world_size]
-            self._cache = (self.epoch, kept, int(sum(len(b) for b in batches[len(kept) :])))
-        return self._cache[1]
-
-    @property
-    def dropped_last_epoch(self) -> int:
-        """Items of the current epoch in the incomplete last round (in no rank's batches)."""
-        self.all_batches()
-        return self._cache[2]
+        return self._epoch()[0]
 
     def __iter__(self) -> Iterator[list[int]]:
         for batch in self.all_batches()[self.rank :: self.world_size]:
@@ -550,12 +545,3 @@ class FrameBudgetBatchSampler(torch.utils.data.Sampler[list[int]]):
 
     def __len__(self) -> int:
         return len(self.all_batches()) // self.world_size
-
-    def state_dict(self) -> dict[str, int]:
-        return {"epoch": self.epoch, "seed": self.seed}
-
-    def load_state_dict(self, state: Mapping[str, int]) -> None:
-        """Restore the epoch; the seed must match (another seed would give another order)."""
-        if "seed" in state and int(state["seed"]) != self.seed:
-            raise ValueError(f"the state was saved with seed={state['seed']} but this sampler has seed={self.seed}")
-        self.set_epoch(int(state["epoch"]))
