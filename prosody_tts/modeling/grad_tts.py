@@ -28,6 +28,7 @@ from transformers import PreTrainedModel
 from transformers import initialization as init
 
 from ..configuration.grad_tts import GradTTSConfig
+from ..processing.padding import length_mask
 from .alignment import durations_from_path, maximum_path
 from .diffusion import ScoreDiffusion
 from .grad_tts_encoder import ChannelLayerNorm, GradTTSTextEncoder, RelativeMultiHeadAttention
@@ -35,11 +36,6 @@ from .outputs import GradTTSOutput, GradTTSSynthesisOutput
 from .unet import Rezero, fix_len_compatibility
 
 __all__ = ["GradTTSModel", "alignment_log_prior", "path_from_durations"]
-
-
-def sequence_mask(lengths: torch.Tensor, max_length: int) -> torch.Tensor:
-    """(B,) lengths → (B, max_length) float mask."""
-    return (torch.arange(max_length, device=lengths.device)[None, :] < lengths[:, None]).float()
 
 
 def path_from_durations(durations: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -161,7 +157,7 @@ class GradTTSModel(PreTrainedModel):
             raise ValueError(f"spectrogram must be (batch, frames, {self.config.n_mels}), got {tuple(spectrogram.shape)}")
         if spectrogram_lengths is None:
             spectrogram_lengths = torch.full((y.shape[0],), y.shape[-1], device=y.device)
-        y_mask = sequence_mask(spectrogram_lengths, y.shape[-1])[:, None, :]  # (B, 1, T)
+        y_mask = length_mask(spectrogram_lengths, y.shape[-1]).float()[:, None, :]  # (B, 1, T)
         mu_x, log_w = self.encoder(input_ids, x_mask, speaker)
         path_mask = x_mask.transpose(1, 2) * y_mask  # (B, N, T)
         path = maximum_path(alignment_log_prior(mu_x.detach(), y), path_mask)  # no gradient
@@ -198,7 +194,7 @@ class GradTTSModel(PreTrainedModel):
             start, n = int(offsets[b]), int(cut_lengths[b])
             y_cut[b, :, :n] = y[b, :, start : start + n]
             path_cut[b, :, :n] = path[b, :, start : start + n]
-        return y_cut, sequence_mask(cut_lengths, size)[:, None, :].to(y_mask), path_cut
+        return y_cut, length_mask(cut_lengths, size)[:, None, :].to(y_mask), path_cut
 
     # ------------------------------------------------------------------ synthesis
     @torch.no_grad()
@@ -234,7 +230,7 @@ class GradTTSModel(PreTrainedModel):
         lengths = torch.clamp_min(torch.sum(durations, dim=1), 1).long()  # (B,)
         frames = int(lengths.max())
         padded = fix_len_compatibility(frames, self.config.decoder_levels)
-        y_mask = sequence_mask(lengths, padded)[:, None, :].to(mu_x)
+        y_mask = length_mask(lengths, padded)[:, None, :].to(mu_x)
         path = path_from_durations(durations, x_mask.transpose(1, 2) * y_mask)
         mu_y = torch.matmul(path.transpose(1, 2), mu_x.transpose(1, 2)).transpose(1, 2)  # (B, M, T)
         noise = torch.randn(mu_y.shape, generator=generator, device=mu_y.device, dtype=mu_y.dtype)

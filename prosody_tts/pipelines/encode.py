@@ -29,6 +29,7 @@ from ..constants import NO_SPEAKER
 from ..modeling.contrastive import ProsodyContrastiveModel
 from ..modeling.dual_stream import DualStreamForMaskedLM, DualStreamModel
 from ..modeling.loading import evaluating, load_model
+from ..processing.padding import length_mask
 from ..processing.processing_dual_stream import DualStreamProcessor
 from ..text.errors import FrontendError
 from ..text.frontend import PhonemizedText
@@ -77,7 +78,7 @@ class EncodedPhonemes:
         """(B, Pmax, H) right-padded embeddings and the (B, Pmax) bool mask (True = real phoneme)."""
         states = pad_sequence(self.embeddings, batch_first=True, padding_value=padding_value)
         lengths = torch.tensor(self.lengths, device=states.device)
-        mask = torch.arange(states.shape[1], device=states.device)[None, :] < lengths[:, None]  # (B, Pmax)
+        mask = length_mask(lengths, states.shape[1])  # (B, Pmax)
         return states, mask
 
 

@@ -33,6 +33,7 @@ from transformers import BatchFeature, SequenceFeatureExtractor
 
 from ..text.errors import AudioError
 from .audio import prepare_waveform, resampled_length, validate_sampling_rate
+from .padding import length_mask
 
 __all__ = ["MelFeatureExtractor", "hz_to_mel", "mel_filterbank", "mel_to_hz"]
 
@@ -306,7 +307,7 @@ class MelFeatureExtractor(SequenceFeatureExtractor):
                 )
 
         features, lengths = self._log_mel(waves)  # (B, F_max, n_mels), (B,)
-        mask = (torch.arange(features.shape[1])[None, :] < lengths[:, None]).to(torch.int64)  # (B, F_max)
+        mask = length_mask(lengths, features.shape[1]).to(torch.int64)  # (B, F_max)
 
         target = self._padded_frames(int(lengths.max()), padding, max_length, pad_to_multiple_of)
         if target is None:  # no padding: per-item arrays

@@ -1,11 +1,16 @@
-"""Right-padding of token-id rows, written once for the processor, the collators and the pipelines.
+"""Right-padding of token-id rows and the masks of right-padded rows, written once for the
+processor, the collators, the models and the pipelines.
 
 Example:
+    >>> import torch
     >>> pad_rows([[5, 6, 7], [8]], value=0)
     [[5, 6, 7], [8, 0, 0]]
     >>> pad_rows_tensor([[5, 6, 7], [8]], value=1, multiple_of=4)
     tensor([[5, 6, 7, 1],
             [8, 1, 1, 1]])
+    >>> length_mask(torch.tensor([3, 1]), 4)
+    tensor([[ True,  True,  True, False],
+            [ True, False, False, False]])
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["pad_rows", "pad_rows_tensor", "padded_length"]
+__all__ = ["length_mask", "pad_rows", "pad_rows_tensor", "padded_length"]
 
 
 def padded_length(lengths: Sequence[int], length: int | None = None, multiple_of: int | None = None) -> int:
@@ -48,3 +53,8 @@ def pad_rows_tensor(
     for index, row in enumerate(rows):
         out[index, : len(row)] = torch.as_tensor(list(row), dtype=torch.long)
     return out
+
+
+def length_mask(lengths: torch.Tensor, max_length: int) -> torch.Tensor:
+    """(B,) lengths → the (B, max_length) bool mask of right-padded rows (True = real position)."""
+    return torch.arange(max_length, device=lengths.device)[None, :] < lengths[:, None]
