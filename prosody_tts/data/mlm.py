@@ -149,4 +149,3 @@ class DualStreamMLMCollator:
         ordinary = self._ordinary_ids[stream]
         picks = torch.randint(len(ordinary), (count,), generator=self.generator)
         return ordinary[picks].to(dtype)
-

@@ -253,4 +253,3 @@ class StreamingOccurrenceBatches(torch.utils.data.IterableDataset):
         pool = pools[ready[int(rng.integers(len(ready)))]]
         slots = [pool.slots[j] for j in rng.choice(len(pool.slots), size=self.batch_size, replace=False)]
         return [(slot, pool.take(slot, rng)) for slot in slots]
-

@@ -213,4 +213,3 @@ def _source_key(dataset: Any) -> str | None:
     else:
         return None
     return hashlib.sha256("\n".join(map(str, ids)).encode("utf-8")).hexdigest()[:32]
-

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = ["shard_for_rank"]
 
-# ---------------------------------------------------------------------------------- sharding
+
+
 def shard_for_rank(
     dataset: Any, rank: int, world_size: int, seed: int | None, buffer_size: int = 1000
 ) -> Any:
@@ -47,4 +49,3 @@ def shard_for_rank(
     if world_size == 1:
         return dataset
     return split_dataset_by_node(dataset, rank=rank, world_size=world_size)
-

@@ -9,12 +9,16 @@ loads it back before ``trainer.train(resume_from_checkpoint=...)`` (then set
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any
 
 from ..constants import STATE_FILE_PATTERN
-from .streaming import RobustExampleStream, logger
+from .streaming import RobustExampleStream
+
+logger = logging.getLogger(__name__)
+__all__ = ["StreamStateCallback", "restore_stream_state", "save_stream_state"]
 
 
 # ---------------------------------------------------------------------------------- Trainer side
@@ -72,4 +76,3 @@ def restore_stream_state(
     with open(path, encoding="utf-8") as handle:
         stream.load_state_dict(json.load(handle))
     return True
-

@@ -430,4 +430,3 @@ def read_skip_counts(skip_log_dir: str | os.PathLike) -> Counter[str]:
             with open(os.path.join(skip_log_dir, name), encoding="utf-8") as handle:
                 total.update(json.load(handle)["skipped"])
     return total
-

@@ -339,4 +339,3 @@ def encode(
         phonemes=[list(item.phonemes) for item in phonemized] if return_phonemes else None,
         phoneme_word_ids=[list(item.phoneme_word_ids) for item in phonemized] if return_phonemes else None,
     )
-

@@ -189,4 +189,3 @@ def _word_ids_from_offsets(offsets: Sequence[tuple[int, int]], spans: Sequence[t
         else:  # punctuation or space
             word_ids.append(NO_WORD)
     return word_ids
-

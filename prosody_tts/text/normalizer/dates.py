@@ -88,4 +88,3 @@ def _sub_day_month(m: re.Match) -> str:
 def _sub_month_year(m: re.Match) -> str:
     dot = _dot_after(m.string, m.end()) if m.group(3) else ""
     return f"{m.group(1)} {ordinal(int(m.group(2)), 'gen')} года{dot}"
-

@@ -192,4 +192,3 @@ def _sub_mixed_token(m: re.Match) -> str:
     if _HAS_CYR.search(tok) and _HAS_LATIN.search(tok):
         return tok.translate(_HOMOGLYPHS)
     return tok
-

@@ -303,4 +303,3 @@ _DEFAULT = RussianNormalizer()
 def normalize_text(text: str) -> str:
     """Normalise ``text`` with the default :class:`RussianNormalizer` (Latin transliterated)."""
     return _DEFAULT(text)
-

@@ -261,4 +261,3 @@ def _cardinal_fits(noun: str, n: int) -> bool:
     if noun in ("года", "века"):
         return 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14
     return False
-

@@ -210,4 +210,3 @@ def _date_case(prev: str) -> str:
 def _dot_after(s: str, end: int) -> str:
     """A sentence-final period that an abbreviation's dot also closed ("в 2024 г. Потом")."""
     return "." if _KEEP_DOT.match(s, end) else ""
-

@@ -43,4 +43,3 @@ _CURRENCY_FIRST = re.compile(
 
 def _sub_currency_first(m: re.Match) -> str:
     return f"{m.group(2)} {m.group(1)}"
-
