@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
+from transformers.configuration_utils import SubConfigSpec
 
-__all__ = ["GradTTSConfig"]
+from .dual_stream import DualStreamConfig
+
+__all__ = ["TEXT_ENCODERS", "GradTTSConfig"]
+
+#: ``text_encoder`` choices: the official Glow-TTS-style encoder, or our dual-stream encoder.
+TEXT_ENCODERS: tuple[str, ...] = ("grad_tts", "dual_stream")
 
 
 @strict
@@ -14,7 +22,12 @@ class GradTTSConfig(PreTrainedConfig):
     parameters with ``vocab_size=149``: 148 symbols and the interspersed blank).
 
     Args:
-        vocab_size: token ids of the encoder (phonemes and, with blanks, ``blank_id``).
+        text_encoder: ``"grad_tts"`` (the faithful encoder, the baseline) or ``"dual_stream"`` (our
+            :class:`~prosody_tts.modeling.dual_stream.DualStreamModel`, sized by ``text_config``).
+        text_config: the dual-stream encoder's :class:`DualStreamConfig` (``text_encoder="dual_stream"`` only).
+        freeze_text_encoder: keep the dual-stream encoder's weights fixed (eval mode, no gradients);
+            μ projection and duration predictor still train.
+        vocab_size: token ids of the faithful encoder (phonemes and, with blanks, ``blank_id``).
         blank_id: id interspersed between tokens (``add_blank`` of the official code), or None.
         n_mels / sampling_rate / hop_length: the mel frames the model speaks in.
         encoder_channels / encoder_ffn_channels / encoder_heads / encoder_layers /
@@ -24,7 +37,14 @@ class GradTTSConfig(PreTrainedConfig):
         duration_predictor_channels: of the duration predictor's two convolutions (256).
         num_speakers / speaker_embedding_dim: a speaker table when ``num_speakers > 1``; the
             decoder then takes the speaker as a third input channel.
-        encoder_speaker_conditioning: also concatenate the speaker to the encoder's channels.
+        external_speaker_embeddings: no table; every call passes ``speaker_embeds``
+            (B, speaker_embedding_dim), e.g. ECAPA embeddings of a reference recording.
+        speaker_names: the corpus' speaker names by table row (``synthesize`` and the pipeline
+            accept a name); None = rows are addressed by number only.
+        encoder_speaker_conditioning: faithful encoder: also concatenate the speaker to its
+            channels. The dual-stream encoder is always conditioned (AdaLN-Zero) when its config
+            has ``external_speaker_dim == speaker_embedding_dim`` (the speaker vector goes in as its
+            ``speaker_embeds``); the duration predictor reads the conditioned states either way.
         decoder_dim / decoder_dim_mults / decoder_groups / decoder_attention_heads /
         decoder_attention_head_dim: the U-Net (64, (1, 2, 4), 8, 4, 32).
         beta_min / beta_max: the noise schedule (0.05, 20). pe_scale: time-embedding scale
@@ -37,7 +57,11 @@ class GradTTSConfig(PreTrainedConfig):
     """
 
     model_type = "prosody_tts_grad_tts"
+    sub_configs_defaults = {"text_config": SubConfigSpec(DualStreamConfig, optional=True)}
 
+    text_encoder: str = "grad_tts"
+    text_config: dict | PreTrainedConfig | None = None
+    freeze_text_encoder: bool = False
     vocab_size: int = 149
     blank_id: int | None = 148
     n_mels: int = 80
@@ -56,6 +80,8 @@ class GradTTSConfig(PreTrainedConfig):
     duration_predictor_channels: int = 256
     num_speakers: int = 1
     speaker_embedding_dim: int = 64
+    external_speaker_embeddings: bool = False
+    speaker_names: list[str] | None = None
     encoder_speaker_conditioning: bool = False
     decoder_dim: int = 64
     decoder_dim_mults: list[int] | tuple[int, ...] = (1, 2, 4)
@@ -70,7 +96,17 @@ class GradTTSConfig(PreTrainedConfig):
     duration_log_eps: float = 1e-8
     initializer_range: float = 0.02
 
-    def __post_init__(self, **kwargs):
+    def __post_init__(self, **kwargs: Any) -> None:
+        if self.text_encoder not in TEXT_ENCODERS:
+            raise ValueError(f"text_encoder must be one of {TEXT_ENCODERS}, got {self.text_encoder!r}")
+        if self.text_encoder == "dual_stream" and self.text_config is None:
+            raise ValueError("text_encoder='dual_stream' needs text_config (a DualStreamConfig or its dict)")
+        if self.text_encoder == "grad_tts" and (self.text_config is not None or self.freeze_text_encoder):
+            raise ValueError("text_config / freeze_text_encoder belong to text_encoder='dual_stream'")
+        if self.num_speakers > 1 and self.external_speaker_embeddings:
+            raise ValueError("choose a speaker table (num_speakers > 1) or external_speaker_embeddings, not both")
+        if self.speaker_names is not None and len(self.speaker_names) != self.num_speakers:
+            raise ValueError(f"speaker_names has {len(self.speaker_names)} names for num_speakers={self.num_speakers}")
         self.decoder_dim_mults = [int(m) for m in self.decoder_dim_mults]
         if self.blank_id is not None and not 0 <= self.blank_id < self.vocab_size:
             raise ValueError(f"blank_id must be a token id below vocab_size={self.vocab_size}, got {self.blank_id}")
@@ -87,7 +123,24 @@ class GradTTSConfig(PreTrainedConfig):
             raise ValueError(f"need 0 < beta_min < beta_max, got {self.beta_min}, {self.beta_max}")
         if self.num_speakers < 1:
             raise ValueError(f"num_speakers must be >= 1, got {self.num_speakers}")
-        super().__post_init__(**kwargs)
+        super().__post_init__(**kwargs)  # builds text_config from a dict
+        if self.text_encoder == "dual_stream":
+            speaker_dim = self.text_config.external_speaker_dim
+            if self.multi_speaker and speaker_dim not in (0, self.speaker_embedding_dim):
+                raise ValueError(
+                    f"the dual-stream encoder takes {speaker_dim}-d speaker embeddings but speaker_embedding_dim "
+                    f"is {self.speaker_embedding_dim}: make them equal (or text_config.external_speaker_dim=0)"
+                )
+
+    @property
+    def multi_speaker(self) -> bool:
+        """Whether every call names a speaker (a table row or an external embedding)."""
+        return self.num_speakers > 1 or self.external_speaker_embeddings
+
+    @property
+    def decoder_speakers(self) -> int:
+        """``n_spks`` of the official decoder: > 1 adds the speaker input channel."""
+        return max(self.num_speakers, 2) if self.multi_speaker else 1
 
     @property
     def decoder_levels(self) -> int:
@@ -101,5 +154,14 @@ class GradTTSConfig(PreTrainedConfig):
             duration_predictor_channels=32, decoder_dim=16, decoder_dim_mults=[1, 2],
             decoder_attention_heads=2, decoder_attention_head_dim=8, segment_frames=32,
         )  # fmt: skip
+        values.update(overrides)
+        return cls(**values)
+
+    @classmethod
+    def with_text_encoder(cls, text_config: DualStreamConfig, **overrides: Any) -> GradTTSConfig:
+        """Grad-TTS over the dual-stream encoder ``text_config`` (no blanks, speaker size from the encoder)."""
+        values: dict[str, Any] = dict(text_encoder="dual_stream", text_config=text_config, blank_id=None, vocab_size=1)
+        if text_config.external_speaker_dim:
+            values["speaker_embedding_dim"] = text_config.external_speaker_dim
         values.update(overrides)
         return cls(**values)

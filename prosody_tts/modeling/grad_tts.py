@@ -21,6 +21,7 @@ are channels-first (B, n_mels, frames), as in the official code.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -28,9 +29,12 @@ from transformers import PreTrainedModel
 from transformers import initialization as init
 
 from ..configuration.grad_tts import GradTTSConfig
+from ..processing.blanks import intersperse_batch
 from ..processing.padding import length_mask
 from .alignment import durations_from_path, maximum_path
 from .diffusion import ScoreDiffusion
+from .dual_stream import DualStreamModel
+from .grad_tts_dual_stream import DUAL_STREAM_INPUTS, DualStreamTTSEncoder
 from .grad_tts_encoder import ChannelLayerNorm, GradTTSTextEncoder, RelativeMultiHeadAttention
 from .outputs import GradTTSOutput, GradTTSSynthesisOutput
 from .unet import Rezero, fix_len_compatibility
@@ -58,7 +62,18 @@ def alignment_log_prior(mu: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 class GradTTSModel(PreTrainedModel):
-    """Text-to-spectrogram Grad-TTS with the faithful encoder (see the module docstring).
+    """Text-to-spectrogram Grad-TTS with the faithful or our dual-stream encoder (see the module docstring).
+
+    Text inputs, one of:
+
+    * ``input_ids`` (B, N) [+ ``attention_mask``]: the faithful encoder's ids exactly as given
+      (blanks already interspersed, as the official front-end and converted checkpoints expect);
+    * the processor's keys (``phoneme_input_ids``, ``phoneme_attention_mask``, ``phoneme_word_ids``,
+      ``bpe_*``): the dual-stream encoder reads them all; the faithful encoder reads the phoneme
+      ids and intersperses ``blank_id`` itself (:mod:`~prosody_tts.processing.blanks`).
+
+    ``forward`` with ``spectrogram`` returns the training losses; without it, it synthesises (like
+    ``VitsModel``), which is what the text-to-speech pipeline calls.
 
     Example:
         >>> model = GradTTSModel(GradTTSConfig.tiny()).eval()
@@ -74,21 +89,54 @@ class GradTTSModel(PreTrainedModel):
 
     def __init__(self, config: GradTTSConfig) -> None:
         super().__init__(config)
-        multi = config.num_speakers > 1
-        if multi:
+        if config.num_speakers > 1:
             self.spk_emb = nn.Embedding(config.num_speakers, config.speaker_embedding_dim)
-        self.encoder = GradTTSTextEncoder(config)
+        if config.text_encoder == "dual_stream":
+            self.encoder = DualStreamTTSEncoder(config)
+        else:
+            self.encoder = GradTTSTextEncoder(config)
         self.decoder = ScoreDiffusion(
             config.n_mels, config.decoder_dim, tuple(config.decoder_dim_mults), config.decoder_groups,
-            config.num_speakers, config.speaker_embedding_dim, config.beta_min, config.beta_max,
+            config.decoder_speakers, config.speaker_embedding_dim, config.beta_min, config.beta_max,
             config.pe_scale, config.decoder_attention_heads, config.decoder_attention_head_dim,
         )  # fmt: skip
         self.post_init()
 
+    @classmethod
+    def from_text_encoder(cls, encoder: Any, tiny: bool = False, **overrides: Any) -> GradTTSModel:
+        """A new Grad-TTS over a trained dual-stream encoder: a ``DualStreamModel`` or any curriculum
+        stage directory (stage 1 MLM, stage 2/3 contrastive, an exported ``encoder/``) or model.
+
+        The encoder's weights are copied in; the μ projection, duration predictor and decoder are
+        new. A stage-1 encoder has no fusion blocks; they start as the identity (zero-init).
+
+        Args:
+            tiny: the tiny decoder preset (:meth:`GradTTSConfig.tiny`'s sizes) instead of the paper's.
+            overrides: any other ``GradTTSConfig`` field (``num_speakers``, ``freeze_text_encoder``, …).
+        """
+        from .loading import load_model
+
+        loaded = load_model(encoder)
+        text_model = getattr(loaded, "text_model", None) or getattr(loaded, "dual_stream", None) or loaded
+        if not isinstance(text_model, DualStreamModel):
+            raise TypeError(f"no dual-stream encoder in {type(loaded).__name__} (expected a curriculum stage)")
+        if tiny:
+            sizes = GradTTSConfig.tiny().to_diff_dict()
+            keep = ("encoder_kernel_size", "encoder_dropout", "duration_predictor_channels", "segment_frames")
+            keep += tuple(k for k in sizes if k.startswith("decoder_"))
+            overrides = {**{k: v for k, v in sizes.items() if k in keep}, **overrides}
+        model = cls(GradTTSConfig.with_text_encoder(text_model.config, **overrides))
+        result = model.encoder.text_model.load_state_dict(text_model.state_dict(), strict=False)
+        if result.unexpected_keys:
+            raise ValueError(f"the encoder has weights the dual-stream model lacks: {result.unexpected_keys[:5]}")
+        return model
+
     def _init_weights(self, module: nn.Module) -> None:
         """Official initialisation where it matters: embedding N(0, C^-½), the prenet's zero
-        projection, Rezero gates at 0; other linear/conv weights N(0, initializer_range)."""
+        projection, Rezero gates at 0; other linear/conv weights N(0, initializer_range). The
+        dual-stream encoder keeps its own ``_init_weights`` (v5 dispatches nested models to it)."""
         std = self.config.initializer_range
+        faithful = isinstance(self.encoder, GradTTSTextEncoder)
         if isinstance(module, Rezero):
             init.zeros_(module.g)
         elif isinstance(module, RelativeMultiHeadAttention):
@@ -98,10 +146,10 @@ class GradTTSModel(PreTrainedModel):
             init.ones_(module.gamma)
             init.zeros_(module.beta)
         elif isinstance(module, nn.Embedding):
-            scale = self.config.encoder_channels**-0.5 if module is self.encoder.emb else std
+            scale = self.config.encoder_channels**-0.5 if faithful and module is self.encoder.emb else std
             init.normal_(module.weight, mean=0.0, std=scale)
         elif isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d)):
-            if module is self.encoder.prenet.proj:  # the prenet starts as the identity
+            if faithful and module is self.encoder.prenet.proj:  # the prenet starts as the identity
                 init.zeros_(module.weight)
             else:
                 init.normal_(module.weight, mean=0.0, std=std)
@@ -112,25 +160,72 @@ class GradTTSModel(PreTrainedModel):
             init.zeros_(module.bias)
 
     # ------------------------------------------------------------------ inputs
-    def _speaker(self, speaker_ids: torch.Tensor | None, batch: int) -> torch.Tensor | None:
-        if self.config.num_speakers == 1:
-            if speaker_ids is not None:
-                raise ValueError("speaker_ids given to a single-speaker model (num_speakers=1)")
+    def speaker_id(self, speaker: int | str) -> int:
+        """A table row from a row number or one of ``config.speaker_names``."""
+        names = self.config.speaker_names or []
+        if isinstance(speaker, str):
+            if speaker not in names:
+                raise ValueError(f"unknown speaker {speaker!r}; this model knows {names or 'no speaker names'}")
+            return names.index(speaker)
+        if not 0 <= int(speaker) < self.config.num_speakers:
+            raise ValueError(f"unknown speaker: {speaker} is not in [0, {self.config.num_speakers})")
+        return int(speaker)
+
+    def _speaker(
+        self, speaker_ids: torch.Tensor | None, speaker_embeds: torch.Tensor | None, batch: int
+    ) -> torch.Tensor | None:
+        """The (B, speaker_embedding_dim) speaker vectors, or None for a single-speaker model."""
+        config = self.config
+        if not config.multi_speaker:
+            if speaker_ids is not None or speaker_embeds is not None:
+                raise ValueError("a speaker was given to a single-speaker model (num_speakers=1)")
             return None
-        if speaker_ids is None:
-            raise ValueError(f"a {self.config.num_speakers}-speaker model needs speaker_ids (B,)")
-        speaker_ids = speaker_ids.reshape(-1)
+        if config.external_speaker_embeddings:
+            if speaker_embeds is None or speaker_ids is not None:
+                raise ValueError(f"this model takes speaker_embeds (B, {config.speaker_embedding_dim}), not speaker_ids")
+            if speaker_embeds.shape != (batch, config.speaker_embedding_dim):
+                raise ValueError(
+                    f"speaker_embeds must be ({batch}, {config.speaker_embedding_dim}), got {tuple(speaker_embeds.shape)}"
+                )
+            return speaker_embeds.to(self.dtype)
+        if speaker_ids is None or speaker_embeds is not None:
+            raise ValueError(f"a {config.num_speakers}-speaker model needs speaker_ids (B,) (and no speaker_embeds)")
+        speaker_ids = torch.as_tensor(speaker_ids, device=self.spk_emb.weight.device).reshape(-1)
         if speaker_ids.shape[0] != batch:
             raise ValueError(f"speaker_ids must have {batch} entries, got {speaker_ids.shape[0]}")
-        if bool((speaker_ids < 0).any()) or bool((speaker_ids >= self.config.num_speakers).any()):
-            raise ValueError(f"unknown speaker: speaker_ids must be in [0, {self.config.num_speakers}), got {speaker_ids.tolist()}")
+        if bool((speaker_ids < 0).any()) or bool((speaker_ids >= config.num_speakers).any()):
+            raise ValueError(f"unknown speaker: speaker_ids must be in [0, {config.num_speakers}), got {speaker_ids.tolist()}")
         return self.spk_emb(speaker_ids)
 
-    def _text_mask(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+    def _text(
+        self, input_ids: torch.Tensor | None, attention_mask: torch.Tensor | None, text: dict[str, torch.Tensor | None]
+    ) -> tuple[Any, torch.Tensor]:
+        """(what the encoder reads, (B, 1, N) mask) from ``input_ids`` or the processor's keys."""
+        text = {key: value for key, value in text.items() if value is not None}
+        dual = self.config.text_encoder == "dual_stream"
+        if input_ids is not None and text:
+            raise ValueError("give input_ids or the processor's phoneme_* / bpe_* keys, not both")
+        if dual and input_ids is not None:
+            raise ValueError("the dual-stream encoder reads the processor's keys (phoneme_input_ids, ...), not input_ids")
+        if input_ids is None:
+            if "phoneme_input_ids" not in text:
+                raise ValueError("no text: pass input_ids or the processor's phoneme_input_ids (and the other keys)")
+            if dual:
+                mask = text.get("phoneme_attention_mask")
+                ids = text["phoneme_input_ids"]
+                return text, self._text_mask(ids, mask, self.config.text_config.phoneme_vocab_size)
+            input_ids, attention_mask = text["phoneme_input_ids"], text.get("phoneme_attention_mask")
+            if self.config.blank_id is not None:
+                mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask
+                input_ids, attention_mask = intersperse_batch(input_ids, mask, self.config.blank_id)
+        return input_ids, self._text_mask(input_ids, attention_mask, self.config.vocab_size)
+
+    @staticmethod
+    def _text_mask(input_ids: torch.Tensor, attention_mask: torch.Tensor | None, vocab_size: int) -> torch.Tensor:
         if input_ids.dim() != 2 or input_ids.shape[1] == 0:
-            raise ValueError(f"input_ids must be a non-empty (batch, tokens) tensor, got shape {tuple(input_ids.shape)}")
-        if bool((input_ids < 0).any()) or bool((input_ids >= self.config.vocab_size).any()):
-            raise ValueError(f"input_ids must be in [0, {self.config.vocab_size})")
+            raise ValueError(f"token ids must be a non-empty (batch, tokens) tensor, got shape {tuple(input_ids.shape)}")
+        if bool((input_ids < 0).any()) or bool((input_ids >= vocab_size).any()):
+            raise ValueError(f"token ids must be in [0, {vocab_size})")
         mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask
         if bool((mask.sum(1) == 0).any()):
             raise ValueError("an item has no tokens (attention_mask all 0): nothing to say")
@@ -139,26 +234,40 @@ class GradTTSModel(PreTrainedModel):
     # ------------------------------------------------------------------ training
     def forward(
         self,
-        input_ids: torch.Tensor,
+        input_ids: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
         spectrogram: torch.Tensor | None = None,
         spectrogram_lengths: torch.Tensor | None = None,
         speaker_ids: torch.Tensor | None = None,
+        speaker_embeds: torch.Tensor | None = None,
         return_dict: bool | None = None,
-    ) -> GradTTSOutput | tuple:
-        """The three losses on (B, T, n_mels) ground-truth log-mels ``spectrogram`` (right-padded)."""
+        **kwargs: Any,
+    ) -> GradTTSOutput | GradTTSSynthesisOutput | tuple:
+        """The three losses on (B, T, n_mels) ground-truth log-mels ``spectrogram`` (right-padded).
+
+        Without ``spectrogram``: :meth:`synthesize` with the remaining keyword arguments
+        (``n_timesteps``, ``temperature``, …). Other keyword arguments are the processor's keys
+        (``phoneme_input_ids``, ``bpe_input_ids``, …); ``phoneme_durations`` is ignored in training
+        (Grad-TTS learns its own durations by monotonic alignment search).
+        """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         if spectrogram is None:
-            raise ValueError("training needs the target spectrogram (B, frames, n_mels); use synthesize() to speak")
-        x_mask = self._text_mask(input_ids, attention_mask)
-        speaker = self._speaker(speaker_ids, input_ids.shape[0])
+            output = self.synthesize(input_ids, attention_mask, speaker_ids, speaker_embeds=speaker_embeds, **kwargs)
+            return output if return_dict else output.to_tuple()
+        kwargs.pop("phoneme_durations", None)
+        text_keys = set(DUAL_STREAM_INPUTS)
+        unknown = sorted(set(kwargs) - text_keys)
+        if unknown:
+            raise TypeError(f"GradTTSModel.forward got unexpected arguments: {unknown}")
+        text, x_mask = self._text(input_ids, attention_mask, kwargs)
+        speaker = self._speaker(speaker_ids, speaker_embeds, x_mask.shape[0])
         y = spectrogram.transpose(1, 2).float()  # (B, M, T)
         if y.shape[1] != self.config.n_mels:
             raise ValueError(f"spectrogram must be (batch, frames, {self.config.n_mels}), got {tuple(spectrogram.shape)}")
         if spectrogram_lengths is None:
             spectrogram_lengths = torch.full((y.shape[0],), y.shape[-1], device=y.device)
         y_mask = length_mask(spectrogram_lengths, y.shape[-1]).float()[:, None, :]  # (B, 1, T)
-        mu_x, log_w = self.encoder(input_ids, x_mask, speaker)
+        mu_x, log_w = self.encoder(text, x_mask, speaker)
         path_mask = x_mask.transpose(1, 2) * y_mask  # (B, N, T)
         path = maximum_path(alignment_log_prior(mu_x.detach(), y), path_mask)  # no gradient
         durations = durations_from_path(path)
@@ -200,7 +309,7 @@ class GradTTSModel(PreTrainedModel):
     @torch.no_grad()
     def synthesize(
         self,
-        input_ids: torch.Tensor,
+        input_ids: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
         speaker_ids: torch.Tensor | None = None,
         n_timesteps: int = 10,
@@ -208,14 +317,21 @@ class GradTTSModel(PreTrainedModel):
         length_scale: float = 1.0,
         stochastic: bool = False,
         generator: torch.Generator | None = None,
+        durations: torch.Tensor | None = None,
+        speaker_embeds: torch.Tensor | None = None,
+        **text: torch.Tensor,
     ) -> GradTTSSynthesisOutput:
-        """Mel spectrograms of (B, N) token ids: predicted durations, then ``n_timesteps`` reverse steps.
+        """Mel spectrograms of the text: predicted (or given) durations, then ``n_timesteps`` reverse steps.
 
         Args:
+            input_ids / attention_mask / text: the text inputs (see the class docstring).
             n_timesteps: Euler steps of the probability-flow ODE (or of the reverse SDE with
                 ``stochastic=True``). temperature: the starting point is μ + ε / temperature.
             length_scale: multiplies the (ceiled) durations: > 1 speaks slower.
             generator: seeds the starting noise (and the SDE's noise).
+            durations: (B, N) frames per token to use instead of the predictor's (e.g. ground
+                truth, to measure the decoder alone); on the phoneme axis when the text came as
+                ``phoneme_input_ids`` and blanks are interspersed (blanks then get 0 frames).
         """
         if n_timesteps < 1:
             raise ValueError(f"n_timesteps must be >= 1, got {n_timesteps}")
@@ -223,10 +339,18 @@ class GradTTSModel(PreTrainedModel):
             raise ValueError(f"temperature must be > 0, got {temperature}")
         if length_scale <= 0:
             raise ValueError(f"length_scale must be > 0, got {length_scale}")
-        x_mask = self._text_mask(input_ids, attention_mask)
-        speaker = self._speaker(speaker_ids, input_ids.shape[0])
-        mu_x, log_w = self.encoder(input_ids, x_mask, speaker)
-        durations = (torch.ceil(torch.exp(log_w) * x_mask) * length_scale).squeeze(1)  # (B, N)
+        unknown = sorted(set(text) - set(DUAL_STREAM_INPUTS) - {"phoneme_durations"})
+        if unknown:
+            raise TypeError(f"GradTTSModel.synthesize got unexpected arguments: {unknown}")
+        text.pop("phoneme_durations", None)
+        phoneme_axis = input_ids is None and self.config.text_encoder == "grad_tts" and self.config.blank_id is not None
+        tokens, x_mask = self._text(input_ids, attention_mask, text)
+        speaker = self._speaker(speaker_ids, speaker_embeds, x_mask.shape[0])
+        mu_x, log_w = self.encoder(tokens, x_mask, speaker)
+        if durations is None:
+            durations = (torch.ceil(torch.exp(log_w) * x_mask) * length_scale).squeeze(1)  # (B, N)
+        else:
+            durations = self._given_durations(durations, x_mask, phoneme_axis) * length_scale
         lengths = torch.clamp_min(torch.sum(durations, dim=1), 1).long()  # (B,)
         frames = int(lengths.max())
         padded = fix_len_compatibility(frames, self.config.decoder_levels)
@@ -242,3 +366,17 @@ class GradTTSModel(PreTrainedModel):
             durations=durations,
             encoder_spectrogram=mu_y[:, :, :frames].transpose(1, 2),
         )
+
+    @staticmethod
+    def _given_durations(durations: torch.Tensor, x_mask: torch.Tensor, phoneme_axis: bool) -> torch.Tensor:
+        """Given (B, N) frames per token on the model's token axis (blanks get 0 frames)."""
+        durations = durations.to(x_mask)
+        if phoneme_axis:
+            blanks = durations.new_zeros(durations.shape[0], 2 * durations.shape[1] + 1)
+            blanks[:, 1::2] = durations
+            durations = blanks
+        if durations.shape != x_mask.shape[::2]:
+            raise ValueError(f"durations must be (batch, tokens) = {tuple(x_mask.shape[::2])}, got {tuple(durations.shape)}")
+        if bool((durations < 0).any()):
+            raise ValueError("durations must be >= 0 frames")
+        return durations * x_mask.squeeze(1)

@@ -140,8 +140,37 @@ def test_speakers_and_bad_inputs_are_refused_with_the_reason():
         single.synthesize(torch.zeros(1, 0, dtype=torch.long))
     with pytest.raises(ValueError, match="no tokens"):
         single.synthesize(ids, attention_mask=torch.zeros(1, 3))
-    with pytest.raises(ValueError, match="needs the target spectrogram"):
-        single(ids)
+    with pytest.raises(ValueError, match="not both"):
+        single.synthesize(ids, phoneme_input_ids=ids)
+    with pytest.raises(ValueError, match="durations must be"):
+        single.synthesize(ids, durations=torch.ones(1, 4))
+
+
+def test_forward_without_a_spectrogram_synthesises_like_synthesize():
+    model = GradTTSModel(GradTTSConfig.tiny()).eval()
+    ids = torch.tensor([[1, 148, 2, 148, 3]])
+    by_forward = model(ids, n_timesteps=2, generator=torch.Generator().manual_seed(3))
+    by_synthesize = model.synthesize(ids, n_timesteps=2, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(by_forward[0], by_synthesize.spectrogram)  # spectrogram first, as the pipeline reads it
+
+
+def test_phoneme_ids_get_blanks_interspersed_like_the_official_front_end():
+    model = GradTTSModel(GradTTSConfig.tiny()).eval()
+    phonemes = torch.tensor([[5, 6, 7], [8, 9, 0]])
+    mask = torch.tensor([[1, 1, 1], [1, 1, 0]])
+    official = torch.tensor([[148, 5, 148, 6, 148, 7, 148], [148, 8, 148, 9, 148, 0, 0]])
+    official_mask = torch.tensor([[1] * 7, [1] * 5 + [0, 0]])
+    kwargs = dict(n_timesteps=1)
+    a = model.synthesize(phoneme_input_ids=phonemes, phoneme_attention_mask=mask, generator=torch.Generator().manual_seed(0), **kwargs)
+    b = model.synthesize(official, official_mask, generator=torch.Generator().manual_seed(0), **kwargs)
+    assert torch.equal(a.spectrogram, b.spectrogram) and torch.equal(a.durations, b.durations)
+
+
+def test_given_durations_set_the_length_and_blanks_get_no_frames():
+    model = GradTTSModel(GradTTSConfig.tiny()).eval()
+    out = model.synthesize(phoneme_input_ids=torch.tensor([[5, 6, 7]]), durations=torch.tensor([[3, 0, 4]]), n_timesteps=1)
+    assert out.spectrogram_lengths.tolist() == [7]
+    assert out.durations.tolist() == [[0, 3, 0, 0, 0, 4, 0]]
 
 
 @pytest.mark.parametrize(
