@@ -1,9 +1,10 @@
 """Every Auto* and pipeline registration of the package, in one place (run on ``import prosody_tts``).
 
 After it, ``AutoConfig`` / ``AutoTokenizer`` / ``AutoFeatureExtractor`` / ``AutoProcessor`` /
-``AutoModel`` / ``AutoModelForMaskedLM`` load saved directories (or Hub snapshots) of this project,
-and ``pipeline("phoneme-feature-extraction", model=DIR)`` builds the phoneme feature-extraction
-pipeline. Registering twice is harmless (``exist_ok=True``).
+``AutoModel`` / ``AutoModelForMaskedLM`` / ``AutoModelForTextToSpectrogram`` /
+``AutoModelForTextToWaveform`` load saved directories (or Hub snapshots) of this project,
+``pipeline("phoneme-feature-extraction", model=DIR)`` builds the phoneme feature-extraction
+pipeline and ``pipeline("text-to-speech", model=DIR)`` speaks with a saved TTS directory. Registering twice is harmless (``exist_ok=True``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ def register_auto_classes() -> None:
         AutoFeatureExtractor,
         AutoModel,
         AutoModelForMaskedLM,
+        AutoModelForTextToSpectrogram,
+        AutoModelForTextToWaveform,
         AutoProcessor,
         AutoTokenizer,
     )
@@ -26,6 +29,7 @@ def register_auto_classes() -> None:
         GradTTSConfig,
         GriffinLimConfig,
         ProsodyContrastiveConfig,
+        TextToWaveformConfig,
     )
     from .modeling import (
         DualStreamForMaskedLM,
@@ -34,6 +38,7 @@ def register_auto_classes() -> None:
         GradTTSModel,
         GriffinLimVocoder,
         ProsodyContrastiveModel,
+        TextToWaveformModel,
     )
     from .processing import DualStreamProcessor, MelFeatureExtractor, PhonemeTokenizer
 
@@ -51,6 +56,13 @@ def register_auto_classes() -> None:
     AutoModel.register(GriffinLimConfig, GriffinLimVocoder, exist_ok=True)
     AutoConfig.register(GradTTSConfig.model_type, GradTTSConfig, exist_ok=True)
     AutoModel.register(GradTTSConfig, GradTTSModel, exist_ok=True)
+    AutoModelForTextToSpectrogram.register(GradTTSConfig, GradTTSModel, exist_ok=True)
+    AutoConfig.register(TextToWaveformConfig.model_type, TextToWaveformConfig, exist_ok=True)
+    AutoModel.register(TextToWaveformConfig, TextToWaveformModel, exist_ok=True)
+    AutoModelForTextToWaveform.register(TextToWaveformConfig, TextToWaveformModel, exist_ok=True)
+    for config in (GradTTSConfig, TextToWaveformConfig):  # their directories carry the processor
+        AutoTokenizer.register(config, slow_tokenizer_class=PhonemeTokenizer, exist_ok=True)
+        AutoProcessor.register(config, DualStreamProcessor, exist_ok=True)
 
 
 def register_pipelines() -> None:
@@ -63,6 +75,12 @@ def register_pipelines() -> None:
     PIPELINE_REGISTRY.register_pipeline(
         PIPELINE_TASK, pipeline_class=PhonemeFeatureExtractionPipeline, pt_model=AutoModel
     )
+    # Why in place: the subclass keeps the stock behaviour for every other model, so the task's
+    # entry (models, defaults, alias "text-to-speech") stays and only its class changes, without
+    # register_pipeline's "overwriting" warning on every import.
+    from .pipelines.text_to_speech import ProsodyTextToAudioPipeline
+
+    PIPELINE_REGISTRY.supported_tasks["text-to-audio"]["impl"] = ProsodyTextToAudioPipeline
 
 
 def register_all() -> None:

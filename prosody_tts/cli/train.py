@@ -38,5 +38,7 @@ def run(recipe: list[str]) -> int:
     if result.process_index == 0:
         retrieval = {k: v for k, v in (result.retrieval or {}).items() if k != "per_phoneme"} or None
         summary = {"output_dir": result.output_dir, "train": result.train_metrics, "retrieval": retrieval}
+        if result.spectrogram_errors is not None:
+            summary["spectrogram_errors"] = result.spectrogram_errors
         print(json.dumps(summary, indent=2, default=str))
     return 0

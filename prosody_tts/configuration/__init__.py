@@ -4,6 +4,7 @@ from .contrastive import ProsodyContrastiveConfig
 from .dual_stream import DualStreamConfig
 from .ecapa_tdnn import EcapaTdnnConfig
 from .grad_tts import GradTTSConfig
+from .text_to_waveform import TextToWaveformConfig
 from .vocoder import GriffinLimConfig
 
-__all__ = ["DualStreamConfig", "EcapaTdnnConfig", "GradTTSConfig", "GriffinLimConfig", "ProsodyContrastiveConfig"]
+__all__ = ["DualStreamConfig", "EcapaTdnnConfig", "GradTTSConfig", "GriffinLimConfig", "ProsodyContrastiveConfig", "TextToWaveformConfig"]

@@ -12,7 +12,7 @@ from .dual_stream import DualStreamConfig
 
 __all__ = ["TEXT_ENCODERS", "GradTTSConfig"]
 
-#: ``text_encoder`` choices: the official Glow-TTS-style encoder, or our dual-stream encoder.
+#: ``encoder_type`` choices: the official Glow-TTS-style encoder, or our dual-stream encoder.
 TEXT_ENCODERS: tuple[str, ...] = ("grad_tts", "dual_stream")
 
 
@@ -22,9 +22,9 @@ class GradTTSConfig(PreTrainedConfig):
     parameters with ``vocab_size=149``: 148 symbols and the interspersed blank).
 
     Args:
-        text_encoder: ``"grad_tts"`` (the faithful encoder, the baseline) or ``"dual_stream"`` (our
+        encoder_type: ``"grad_tts"`` (the faithful encoder, the baseline) or ``"dual_stream"`` (our
             :class:`~prosody_tts.modeling.dual_stream.DualStreamModel`, sized by ``text_config``).
-        text_config: the dual-stream encoder's :class:`DualStreamConfig` (``text_encoder="dual_stream"`` only).
+        text_config: the dual-stream encoder's :class:`DualStreamConfig` (``encoder_type="dual_stream"`` only).
         freeze_text_encoder: keep the dual-stream encoder's weights fixed (eval mode, no gradients);
             μ projection and duration predictor still train.
         vocab_size: token ids of the faithful encoder (phonemes and, with blanks, ``blank_id``).
@@ -59,7 +59,7 @@ class GradTTSConfig(PreTrainedConfig):
     model_type = "prosody_tts_grad_tts"
     sub_configs_defaults = {"text_config": SubConfigSpec(DualStreamConfig, optional=True)}
 
-    text_encoder: str = "grad_tts"
+    encoder_type: str = "grad_tts"
     text_config: dict | PreTrainedConfig | None = None
     freeze_text_encoder: bool = False
     vocab_size: int = 149
@@ -97,12 +97,12 @@ class GradTTSConfig(PreTrainedConfig):
     initializer_range: float = 0.02
 
     def __post_init__(self, **kwargs: Any) -> None:
-        if self.text_encoder not in TEXT_ENCODERS:
-            raise ValueError(f"text_encoder must be one of {TEXT_ENCODERS}, got {self.text_encoder!r}")
-        if self.text_encoder == "dual_stream" and self.text_config is None:
-            raise ValueError("text_encoder='dual_stream' needs text_config (a DualStreamConfig or its dict)")
-        if self.text_encoder == "grad_tts" and (self.text_config is not None or self.freeze_text_encoder):
-            raise ValueError("text_config / freeze_text_encoder belong to text_encoder='dual_stream'")
+        if self.encoder_type not in TEXT_ENCODERS:
+            raise ValueError(f"encoder_type must be one of {TEXT_ENCODERS}, got {self.encoder_type!r}")
+        if self.encoder_type == "dual_stream" and self.text_config is None:
+            raise ValueError("encoder_type='dual_stream' needs text_config (a DualStreamConfig or its dict)")
+        if self.encoder_type == "grad_tts" and (self.text_config is not None or self.freeze_text_encoder):
+            raise ValueError("text_config / freeze_text_encoder belong to encoder_type='dual_stream'")
         if self.num_speakers > 1 and self.external_speaker_embeddings:
             raise ValueError("choose a speaker table (num_speakers > 1) or external_speaker_embeddings, not both")
         if self.speaker_names is not None and len(self.speaker_names) != self.num_speakers:
@@ -124,7 +124,7 @@ class GradTTSConfig(PreTrainedConfig):
         if self.num_speakers < 1:
             raise ValueError(f"num_speakers must be >= 1, got {self.num_speakers}")
         super().__post_init__(**kwargs)  # builds text_config from a dict
-        if self.text_encoder == "dual_stream":
+        if self.encoder_type == "dual_stream":
             speaker_dim = self.text_config.external_speaker_dim
             if self.multi_speaker and speaker_dim not in (0, self.speaker_embedding_dim):
                 raise ValueError(
@@ -160,7 +160,7 @@ class GradTTSConfig(PreTrainedConfig):
     @classmethod
     def with_text_encoder(cls, text_config: DualStreamConfig, **overrides: Any) -> GradTTSConfig:
         """Grad-TTS over the dual-stream encoder ``text_config`` (no blanks, speaker size from the encoder)."""
-        values: dict[str, Any] = dict(text_encoder="dual_stream", text_config=text_config, blank_id=None, vocab_size=1)
+        values: dict[str, Any] = dict(encoder_type="dual_stream", text_config=text_config, blank_id=None, vocab_size=1)
         if text_config.external_speaker_dim:
             values["speaker_embedding_dim"] = text_config.external_speaker_dim
         values.update(overrides)

@@ -38,6 +38,8 @@ class GriffinLimConfig(PreTrainedConfig):
         power: exponent applied to the recovered linear magnitude before phase reconstruction
             (1.0 = the magnitude itself; > 1 sharpens, a common trick against the buzzy sound).
         init_phase: ``"random"`` (seeded by the ``generator`` of ``forward``) or ``"zeros"``.
+        max_log_mel: log-mels above this are clamped to it, with a warning (real speech stays below
+            ~3; an untrained or diverged TTS head can emit values whose ``exp`` overflows float32).
 
     Example:
         >>> GriffinLimConfig().hop_length, GriffinLimConfig().n_iter
@@ -61,6 +63,7 @@ class GriffinLimConfig(PreTrainedConfig):
     momentum: float = 0.99
     power: float = 1.0
     init_phase: str = "random"
+    max_log_mel: float = 10.0
 
     def __post_init__(self, **kwargs):
         if self.n_iter < 0 or self.nnls_iter < 0:

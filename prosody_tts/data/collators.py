@@ -31,7 +31,7 @@ import torch
 from ..constants import NO_WORD
 from ..processing.padding import pad_rows_tensor, padded_length
 
-__all__ = ["DualStreamCollator", "OccurrenceCollator"]
+__all__ = ["DualStreamCollator", "OccurrenceCollator", "TextToSpeechCollator"]
 
 _TOKEN_STREAMS = ("phoneme", "bpe")
 
@@ -201,4 +201,46 @@ class OccurrenceCollator:
         if self.return_identities:
             batch["phonemes"] = [item["occurrence"].phoneme for item in items]
             batch["ids"] = [item["occurrence"].utterance_id for item in items]
+        return batch
+
+
+class TextToSpeechCollator:
+    """Prepared rows → one text-to-speech batch: both token streams, the target log-mels, speakers.
+
+    =========================== ============ ==================================================
+    key                         dtype        from
+    =========================== ============ ==================================================
+    ``phoneme_*``, ``bpe_*``    int64        as :class:`DualStreamCollator`
+    ``spectrogram``             f32 (B,T,M)  ``input_features``, right-padded
+    ``spectrogram_lengths``     int64 (B,)   ``num_frames`` of each row
+    ``speaker_ids``             int64 (B,)   ``speaker`` through the fixed ``speaker_to_id`` (multi-speaker only)
+    ``phoneme_durations``       int64 (B, P) only with ``with_durations`` (evaluation with ground-truth durations)
+    =========================== ============ ==================================================
+
+    Args:
+        base: the padding collator (its ``speaker_to_id`` must be fixed for a multi-speaker model).
+        with_speaker_ids: keep ``speaker_ids``; a single-speaker model gets none.
+        with_durations: keep ``phoneme_durations`` (the espeak/aligner frames per phoneme id).
+    """
+
+    def __init__(self, base: DualStreamCollator, with_speaker_ids: bool = False, with_durations: bool = False) -> None:
+        if with_speaker_ids and not base.frozen_speakers:
+            raise ValueError("a multi-speaker collator needs a fixed speaker_to_id (the same on every rank)")
+        self.base = base
+        self.with_speaker_ids = with_speaker_ids
+        self.with_durations = with_durations
+
+    def __call__(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        if not rows:
+            raise ValueError("TextToSpeechCollator got an empty list of rows")
+        missing = [str(row.get("id")) for row in rows if "input_features" not in row or "phoneme_input_ids" not in row]
+        if missing:
+            raise ValueError(f"rows {missing[:3]} lack input_features or phoneme_input_ids (use a prepared corpus)")
+        batch = self.base(rows)
+        batch["spectrogram"] = batch.pop("input_features")
+        batch["spectrogram_lengths"] = batch.pop("feature_attention_mask").sum(1)
+        if not self.with_durations:
+            batch.pop("phoneme_durations", None)
+        if not self.with_speaker_ids:
+            batch.pop("speaker_ids", None)
         return batch

@@ -19,10 +19,12 @@ import numpy as np
 
 __all__ = [
     "DEFAULT_CURVE_KEYS",
+    "figure_image",
     "log_figures_to_tensorboard",
     "plot_loss_curves",
     "plot_per_phoneme_recall",
     "plot_similarity_matrix",
+    "plot_spectrograms",
     "similarity_sample",
 ]
 
@@ -234,7 +236,7 @@ def plot_loss_curves(
     return figure
 
 
-def _figure_image(figure: Any) -> np.ndarray:
+def figure_image(figure: Any) -> np.ndarray:
     """(3, H, W) uint8 RGB rendering of a figure."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -255,7 +257,51 @@ def log_figures_to_tensorboard(log_dir: str | os.PathLike, figures: Mapping[str,
     writer = SummaryWriter(log_dir=os.fspath(log_dir))
     try:
         for tag, figure in figures.items():
-            writer.add_image(tag, _figure_image(figure), global_step=step, dataformats="CHW")
+            writer.add_image(tag, figure_image(figure), global_step=step, dataformats="CHW")
     finally:
         writer.close()
     return os.fspath(log_dir)
+
+
+def plot_spectrograms(
+    spectrograms: Mapping[str, Any],
+    path: str | os.PathLike | None = None,
+    title: str = "log-mel spectrograms",
+    *,
+    hop_seconds: float | None = None,
+    frames_per_inch: float = 40.0,
+    dpi: int = 110,
+) -> Any:
+    """One panel per (frames, n_mels) log-mel spectrogram (e.g. generated vs ground truth), one colour scale.
+
+    Args:
+        spectrograms: panel title → (T, M) array or tensor; panels share the colour scale.
+        path: the PNG to write (None: only return the figure, e.g. for TensorBoard).
+        hop_seconds: seconds per frame; the x axis is then in seconds (frames otherwise).
+        frames_per_inch / dpi: figure geometry.
+    """
+    if not spectrograms:
+        raise ValueError("no spectrograms to plot")
+    arrays = {name: _as_numpy(value) for name, value in spectrograms.items()}
+    for name, array in arrays.items():
+        if array.ndim != 2 or array.shape[0] == 0:
+            raise ValueError(f"spectrogram {name!r} must be a non-empty (frames, n_mels) array, got shape {array.shape}")
+    low = min(float(a.min()) for a in arrays.values())
+    high = max(float(a.max()) for a in arrays.values())
+    longest = max(a.shape[0] for a in arrays.values())
+    figure = _figure_class()(figsize=(max(6.0, longest / frames_per_inch + 2.0), 2.2 * len(arrays) + 0.6))
+    for row, (name, array) in enumerate(arrays.items(), start=1):
+        axes = figure.add_subplot(len(arrays), 1, row)
+        extent = None if hop_seconds is None else (0.0, array.shape[0] * hop_seconds, 0, array.shape[1])
+        image = axes.imshow(
+            array.T, origin="lower", aspect="auto", cmap="magma", vmin=low, vmax=high, interpolation="nearest", extent=extent
+        )
+        axes.set_title(name, fontsize=10)
+        axes.set_ylabel("mel bin")
+        figure.colorbar(image, ax=axes, fraction=0.03, pad=0.01, label="log")
+    axes.set_xlabel("seconds" if hop_seconds else "frame")
+    figure.suptitle(title)
+    figure.tight_layout()
+    if path is not None:
+        _save(figure, path, dpi)
+    return figure

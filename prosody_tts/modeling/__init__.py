@@ -25,6 +25,7 @@ from .outputs import (
     VocoderOutput,
 )
 from .speaker import SpeakerConditioning
+from .text_to_waveform import TextToWaveformModel
 
 __all__ = [
     "AdaLNZeroBlock",
@@ -47,6 +48,7 @@ __all__ = [
     "SelfAttention",
     "SinusoidalPositions",
     "SpeakerConditioning",
+    "TextToWaveformModel",
     "TransformerBlock",
     "VocoderOutput",
     "WordFusion",

@@ -1,4 +1,4 @@
-"""Our dual-stream encoder as Grad-TTS' text encoder (``GradTTSConfig(text_encoder="dual_stream")``).
+"""Our dual-stream encoder as Grad-TTS' text encoder (``GradTTSConfig(encoder_type="dual_stream")``).
 
 ::
 
@@ -35,7 +35,7 @@ class DualStreamTTSEncoder(nn.Module):
     """Dual-stream states → μ (B, n_mels, P) and log w (B, 1, P) (see the module docstring).
 
     Args:
-        config: a ``GradTTSConfig`` with ``text_encoder="dual_stream"``.
+        config: a ``GradTTSConfig`` with ``encoder_type="dual_stream"``.
     """
 
     def __init__(self, config) -> None:  # a GradTTSConfig (imported by the model, not here)

@@ -20,8 +20,11 @@ Written here because torchaudio is not usable in this project; it has no weights
 
 from __future__ import annotations
 
+import logging
+
 import torch
 from transformers import PreTrainedModel
+from transformers import initialization as init
 
 from ..configuration.vocoder import GriffinLimConfig
 from ..processing.feature_extraction import mel_filterbank
@@ -30,6 +33,8 @@ from .outputs import VocoderOutput
 __all__ = ["GriffinLimVocoder"]
 
 _PHASE_EPS = 1e-16  # keeps the phase normalisation finite at silent bins
+logger = logging.getLogger(__name__)
+
 _NNLS_FLOOR = 1e-10  # keeps the multiplicative updates away from 0 / 0
 
 
@@ -49,25 +54,31 @@ class GriffinLimVocoder(PreTrainedModel):
 
     def __init__(self, config: GriffinLimConfig) -> None:
         super().__init__(config)
-        filters = torch.from_numpy(
-            mel_filterbank(
-                config.sampling_rate,
-                config.n_fft,
-                config.num_mel_bins,
-                config.f_min,
-                config.f_max,
-                config.mel_scale,
-                config.mel_norm,
-            )
-        )  # fmt: skip  (n_mels, F)
-        # derived from the config: not saved, rebuilt on load
+        filters, inverse, window = self._derived(config)
+        # derived from the config: not saved, rebuilt on load (also inside a composite model)
         self.register_buffer("filters", filters, persistent=False)
-        self.register_buffer("inverse_filters", torch.linalg.pinv(filters.double()).float(), persistent=False)
-        self.register_buffer("window", torch.hann_window(config.win_length, periodic=True), persistent=False)
+        self.register_buffer("inverse_filters", inverse, persistent=False)
+        self.register_buffer("window", window, persistent=False)
         self.post_init()
 
+    @staticmethod
+    def _derived(config: GriffinLimConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The mel filterbank (n_mels, F), its pseudo-inverse (F, n_mels) and the Hann window."""
+        filters = torch.from_numpy(
+            mel_filterbank(
+                config.sampling_rate, config.n_fft, config.num_mel_bins, config.f_min, config.f_max,
+                config.mel_scale, config.mel_norm,
+            )
+        )  # fmt: skip
+        inverse = torch.linalg.pinv(filters.double()).float()
+        return filters, inverse, torch.hann_window(config.win_length, periodic=True)
+
     def _init_weights(self, module: torch.nn.Module) -> None:
-        """Nothing to initialise: the vocoder has no weights."""
+        """No weights; the derived buffers are set again here, because a model that holds this
+        vocoder (``TextToWaveformModel``) is loaded with uninitialised buffers."""
+        if module is self:
+            for buffer, value in zip((self.filters, self.inverse_filters, self.window), self._derived(self.config), strict=True):
+                init.copy_(buffer, value)
 
     @classmethod
     def from_pretrained(
@@ -123,7 +134,14 @@ class GriffinLimVocoder(PreTrainedModel):
         voiced test signal the pseudo-inverse alone re-projects to mels 0.15 off (mean |log|), 100
         updates to 0.008.
         """
-        mel = torch.exp(spectrogram.float()).transpose(1, 2)  # (B, n_mels, T)
+        spectrogram = spectrogram.float()
+        if bool((spectrogram > self.config.max_log_mel).any()):
+            logger.warning(
+                "log-mels up to %.1f clamped to max_log_mel=%.1f (real speech stays below ~3: is the TTS model trained?)",
+                float(spectrogram.max()), self.config.max_log_mel,
+            )  # fmt: skip
+            spectrogram = spectrogram.clamp(max=self.config.max_log_mel)
+        mel = torch.exp(spectrogram).transpose(1, 2)  # (B, n_mels, T)
         filters, inverse = self.filters, self.inverse_filters  # (n_mels, F), (F, n_mels)
         estimate = torch.clamp(inverse @ mel, min=_NNLS_FLOOR)  # (B, F, T)
         numerator = filters.T @ mel  # (B, F, T)

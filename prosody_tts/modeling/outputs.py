@@ -24,6 +24,7 @@ __all__ = [
     "GradTTSOutput",
     "GradTTSSynthesisOutput",
     "ProsodyContrastiveOutput",
+    "TextToWaveformOutput",
     "VocoderOutput",
 ]
 
@@ -169,3 +170,22 @@ class GradTTSSynthesisOutput(ModelOutput):
     spectrogram_lengths: torch.LongTensor | None = None
     durations: torch.FloatTensor | None = None
     encoder_spectrogram: torch.FloatTensor | None = None
+
+
+@dataclass
+class TextToWaveformOutput(ModelOutput):
+    """Output of :class:`~prosody_tts.modeling.text_to_waveform.TextToWaveformModel` (``waveform``
+    first: the text-to-speech pipeline takes ``out[0]``).
+
+    Args:
+        waveform: (B, samples) audio at ``config.sampling_rate``, right-padded with zeros.
+        waveform_lengths: (B,) real samples of each item.
+        spectrogram: (B, T, n_mels) the TTS head's log-mels; ``spectrogram_lengths`` (B,) frames.
+        durations: (B, N) frames per token.
+    """
+
+    waveform: torch.FloatTensor | None = None
+    waveform_lengths: torch.LongTensor | None = None
+    spectrogram: torch.FloatTensor | None = None
+    spectrogram_lengths: torch.LongTensor | None = None
+    durations: torch.FloatTensor | None = None

@@ -30,7 +30,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["DataArguments", "ModelArguments", "StageArguments", "StageResult", "parse_recipe", "run_recipe", "run_stage"]
 
-STAGES = ("mlm", "contrastive")
+STAGES = ("mlm", "contrastive", "tts")
+TTS_PRESETS = ("tiny", "paper")
 SIZES = ("tiny", "base")
 AUDIO_PRESETS = ("tiny", "small", "default")
 
@@ -52,6 +53,12 @@ class ModelArguments:
     projection_dim: int | None = field(default=None, metadata={"help": "contrastive embedding size (preset default)"})
     text_overrides: str | None = field(default=None, metadata={"help": "JSON dict of DualStreamConfig fields"})
     audio_overrides: str | None = field(default=None, metadata={"help": "JSON dict of EcapaTdnnConfig fields"})
+    tts_text_encoder: str = field(
+        default="dual_stream", metadata={"help": "tts: 'dual_stream' (ours, init_from any stage) or 'grad_tts' (faithful)"}
+    )
+    tts_preset: str = field(default="tiny", metadata={"help": f"tts decoder/predictor sizes, one of {TTS_PRESETS}"})
+    freeze_encoder: bool = field(default=False, metadata={"help": "tts: keep the dual-stream encoder fixed"})
+    tts_overrides: str | None = field(default=None, metadata={"help": "JSON dict of GradTTSConfig fields"})
 
 
 @dataclass
@@ -93,6 +100,10 @@ class StageArguments:
     num_candidates: int = field(default=32, metadata={"help": "retrieval candidates per anchor (N)"})
     retrieval_seed: int = field(default=0, metadata={"help": "seed of the retrieval distractors"})
     show_progress: bool = field(default=True, metadata={"help": "progress bars for preparation and evaluation"})
+    max_frames: int = field(default=4000, metadata={"help": "tts: padded mel frames per batch on each rank"})
+    sample_every_steps: int = field(default=0, metadata={"help": "tts: log a held-out synthesis to TensorBoard (0 = never)"})
+    evaluate_spectrograms: bool = field(default=True, metadata={"help": "tts: held-out mel L1 and duration error after training"})
+    eval_timesteps: int = field(default=10, metadata={"help": "tts: reverse steps of the held-out evaluation"})
 
 
 @dataclass
@@ -105,6 +116,8 @@ class StageResult:
     log_history: list[dict[str, Any]] = field(default_factory=list)
     #: the rank that ran it (only rank 0 prints or writes summaries)
     process_index: int = 0
+    #: tts: held-out spectrogram errors (``evaluation.spectrograms.SpectrogramErrors.to_dict()``)
+    spectrogram_errors: dict[str, Any] | None = None
 
 
 def parse_recipe(
@@ -112,11 +125,32 @@ def parse_recipe(
 ) -> tuple[ModelArguments, DataArguments, StageArguments, TrainingArguments]:
     """(ModelArguments, DataArguments, StageArguments, TrainingArguments) from a .json/.yaml file or argv."""
     parser = HfArgumentParser((ModelArguments, DataArguments, StageArguments, TrainingArguments))
+    if isinstance(path_or_args, list) and path_or_args and path_or_args[0].endswith((".json", ".yaml", ".yml")):
+        # a recipe file, then --field value overrides: the file's fields become flags the overrides follow
+        return parser.parse_args_into_dataclasses(args=[*_recipe_flags(path_or_args[0]), *path_or_args[1:]])
     if isinstance(path_or_args, str) and path_or_args.endswith(".json"):
         return parser.parse_json_file(path_or_args)
     if isinstance(path_or_args, str) and path_or_args.endswith((".yaml", ".yml")):
         return parser.parse_yaml_file(path_or_args)
     return parser.parse_args_into_dataclasses(args=path_or_args)
+
+
+def _recipe_flags(path: str) -> list[str]:
+    """A recipe file's fields as ``--field value`` flags (lists as several values, nulls left out)."""
+    text = Path(path).read_text(encoding="utf-8")
+    if path.endswith(".json"):
+        values = json.loads(text)
+    else:
+        import yaml
+
+        values = yaml.safe_load(text)
+    flags: list[str] = []
+    for name, value in values.items():
+        if value is None or value == []:
+            continue
+        items = value if isinstance(value, list) else [value]
+        flags += [f"--{name}", *(str(item).lower() if isinstance(item, bool) else str(item) for item in items)]
+    return flags
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -338,14 +372,20 @@ def run_stage(
     _check_choice("stage", stage_args.stage, STAGES)
     _check_choice("model_size", model_args.model_size, SIZES)
     _check_choice("audio_preset", model_args.audio_preset, AUDIO_PRESETS)
-    run = run_mlm_stage if stage_args.stage == "mlm" else run_contrastive_stage
+    if stage_args.stage == "tts":
+        from .tts_stage import run_tts_stage
+
+        run = run_tts_stage
+    else:
+        run = run_mlm_stage if stage_args.stage == "mlm" else run_contrastive_stage
     result = run(model_args, data_args, stage_args, training_args, processor)
     result.process_index = training_args.process_index
     return result
 
 
 def run_recipe(argv: str | list[str]) -> StageResult:
-    """One recipe file (``.json`` / ``.yaml``) or a list of ``--flag value`` arguments → one trained stage."""
+    """A recipe file (``.json`` / ``.yaml``), optionally followed by ``--flag value`` overrides, or
+    ``--flag value`` arguments alone → one trained stage."""
     args = [argv] if isinstance(argv, str) else list(argv)
     recipe = args[0] if len(args) == 1 and args[0].endswith((".json", ".yaml", ".yml")) else args
     return run_stage(*parse_recipe(recipe))

@@ -85,10 +85,10 @@ def test_the_encoder_of_a_saved_stage_loads_into_grad_tts(tmp_path):
 
 def test_dual_stream_config_errors_name_the_fix():
     with pytest.raises(ValueError, match="needs text_config"):
-        GradTTSConfig(text_encoder="dual_stream")
+        GradTTSConfig(encoder_type="dual_stream")
     with pytest.raises(ValueError, match="make them equal"):
-        GradTTSConfig(text_encoder="dual_stream", text_config=DualStreamConfig.tiny(), num_speakers=2, speaker_embedding_dim=8)
-    with pytest.raises(ValueError, match="text_encoder must be"):
-        GradTTSConfig(text_encoder="glow")
+        GradTTSConfig(encoder_type="dual_stream", text_config=DualStreamConfig.tiny(), num_speakers=2, speaker_embedding_dim=8)
+    with pytest.raises(ValueError, match="encoder_type must be"):
+        GradTTSConfig(encoder_type="glow")
     with pytest.raises(ValueError, match="not input_ids"):
         GradTTSModel(dual_config(num_speakers=1)).synthesize(torch.tensor([[1, 2]]))

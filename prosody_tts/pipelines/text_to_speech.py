@@ -1,0 +1,86 @@
+"""``pipeline("text-to-speech")`` for this project's models, offline.
+
+::
+
+    texts ─► DualStreamProcessor (AutoProcessor of the model dir) ─► phoneme_* / bpe_* tensors
+      ├─ TextToWaveformModel ─ forward(speaker, n_timesteps, …) ─► waveform (1, samples)   [out[0]]
+      └─ GradTTSModel (text-to-spectrogram) ─► log-mels ─► vocoder ─► waveform
+    ─► {"audio": (samples,) float32, "sampling_rate": 22050}
+
+The stock text-to-audio pipeline already runs a composite :class:`TextToWaveformModel` (it is
+forward-only and puts ``waveform`` first). :class:`ProsodyTextToAudioPipeline` adds two things
+for a bare text-to-spectrogram model of this project: ``vocoder=`` may be a directory (loaded
+with ``AutoModel``), and without a vocoder it uses Griffin-Lim built from the model's mel
+settings instead of downloading ``microsoft/speecht5_hifigan``. For every other model it is the
+stock pipeline, unchanged (it is installed as the task's class by :mod:`prosody_tts.registration`).
+
+Example:
+    >>> from transformers import pipeline
+    >>> tts = pipeline("text-to-speech", model="demo/tts")  # doctest: +SKIP
+    >>> tts("Привет, мир!", forward_params={"speaker": "espeak_f1"})["sampling_rate"]  # doctest: +SKIP
+    22050
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from transformers import TextToAudioPipeline
+
+__all__ = ["ProsodyTextToAudioPipeline", "default_vocoder", "load_text_to_speech"]
+
+
+def default_vocoder(model: Any) -> Any:
+    """Griffin-Lim for a text-to-spectrogram model of this project (its mel settings), or None."""
+    from ..configuration.grad_tts import GradTTSConfig
+    from ..configuration.vocoder import GriffinLimConfig
+    from ..modeling.griffin_lim import GriffinLimVocoder
+
+    config = getattr(model, "config", None)
+    if not isinstance(config, GradTTSConfig):
+        return None
+    return GriffinLimVocoder(
+        GriffinLimConfig(sampling_rate=config.sampling_rate, hop_length=config.hop_length, num_mel_bins=config.n_mels)
+    )
+
+
+class ProsodyTextToAudioPipeline(TextToAudioPipeline):
+    """The text-to-audio pipeline, plus a directory ``vocoder=`` and an offline default vocoder for
+    this project's text-to-spectrogram models (see the module docstring)."""
+
+    def __init__(self, *args: Any, vocoder: Any = None, **kwargs: Any) -> None:
+        from transformers import AutoModel
+
+        if isinstance(vocoder, (str, os.PathLike)):
+            vocoder = AutoModel.from_pretrained(vocoder)
+        model = kwargs.get("model", args[0] if args else None)
+        if vocoder is None:
+            vocoder = default_vocoder(model)
+        super().__init__(*args, vocoder=vocoder, **kwargs)
+        if self.vocoder is not None and not hasattr(self.vocoder, "config"):
+            raise TypeError(f"vocoder must be a model or a model directory, got {type(self.vocoder).__name__}")
+
+
+def load_text_to_speech(model: Any, vocoder: Any = None) -> tuple[Any, Any]:
+    """(a ``TextToWaveformModel``, its ``DualStreamProcessor``) from a directory or model.
+
+    ``model`` is a composite text-to-waveform directory, or a text-to-spectrogram (Grad-TTS)
+    directory that is joined to ``vocoder`` (a directory or model; default: Griffin-Lim from its mel
+    settings). The processor is read from the model directory.
+    """
+    from ..modeling.loading import load_model
+    from ..modeling.text_to_waveform import TextToWaveformModel
+    from ..processing.processing_dual_stream import DualStreamProcessor
+
+    loaded = load_model(model)
+    if not isinstance(loaded, TextToWaveformModel):
+        vocoder = load_model(vocoder) if vocoder is not None else default_vocoder(loaded)
+        if vocoder is None:
+            raise TypeError(f"{type(loaded).__name__} is not a TTS model of this project (no default vocoder)")
+        loaded = TextToWaveformModel.from_parts(loaded, vocoder)
+    elif vocoder is not None:
+        loaded = TextToWaveformModel.from_parts(loaded.tts, load_model(vocoder))
+    if not isinstance(model, (str, os.PathLike)) or not os.path.isfile(os.path.join(model, "processor_config.json")):
+        raise FileNotFoundError(f"no processor in {model!r}: save the DualStreamProcessor into the model directory")
+    return loaded.eval(), DualStreamProcessor.from_pretrained(model)
