@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
@@ -89,7 +90,8 @@ class TextToWaveformModel(PreTrainedModel):
             speaker: a speaker name (``tts.config.speaker_names``) or row, one for all items or a
                 list; or pass ``speaker_ids`` / ``speaker_embeds`` tensors in ``inputs``.
             n_timesteps / temperature / length_scale / seed: override the config's defaults.
-            generator: seeds the noise instead of ``seed``.
+            generator: seeds the noise instead of ``seed`` (the TTS head's, then a vocoder's that
+                takes one, e.g. Griffin-Lim's initial phase).
             inputs: text keys, ``speaker_ids``, ``speaker_embeds``, ``durations``, ``stochastic``.
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
@@ -111,7 +113,8 @@ class TextToWaveformModel(PreTrainedModel):
             generator=generator,
             **inputs,
         )
-        audio = self.vocoder(mel.spectrogram, mel.spectrogram_lengths, return_dict=True)
+        seeded = {"generator": generator} if "generator" in inspect.signature(self.vocoder.forward).parameters else {}
+        audio = self.vocoder(mel.spectrogram, mel.spectrogram_lengths, return_dict=True, **seeded)
         output = TextToWaveformOutput(
             waveform=audio.waveform,
             waveform_lengths=audio.waveform_lengths,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from prosody_tts.data.collators import DualStreamCollator
+from prosody_tts.data.collators import DualStreamCollator, TextToSpeechCollator
 
 PAD_FEATURE = math.log(1e-5)
 
@@ -105,3 +105,19 @@ def test_from_processor_uses_pad_ids_and_padding_value():
     )
     collator = DualStreamCollator.from_processor(processor)
     assert (collator.phoneme_pad_id, collator.bpe_pad_id, collator.feature_padding_value) == (4, 9, -3.0)
+
+
+def test_text_to_speech_batches_carry_the_target_mels_lengths_and_speakers(examples):
+    base = DualStreamCollator(speaker_to_id={ex["speaker"]: i for i, ex in enumerate(examples)})
+    batch = TextToSpeechCollator(base, with_speaker_ids=True)(examples)
+    frames = [len(ex["input_features"]) for ex in examples]
+    assert batch["spectrogram"].shape[:2] == (len(examples), max(frames))
+    assert batch["spectrogram_lengths"].tolist() == frames
+    assert "input_features" not in batch and "feature_attention_mask" not in batch and "phoneme_durations" not in batch
+    assert batch["speaker_ids"].shape == (len(examples),)
+    single = TextToSpeechCollator(base)(examples)
+    assert "speaker_ids" not in single
+    with pytest.raises(ValueError, match="fixed speaker_to_id"):
+        TextToSpeechCollator(DualStreamCollator(), with_speaker_ids=True)
+    with pytest.raises(ValueError, match="lack input_features"):
+        TextToSpeechCollator(base)([{k: v for k, v in examples[0].items() if k != "input_features"}])

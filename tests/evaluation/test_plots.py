@@ -15,6 +15,7 @@ from prosody_tts.evaluation.plots import (
     plot_loss_curves,
     plot_per_phoneme_recall,
     plot_similarity_matrix,
+    plot_spectrograms,
 )
 from prosody_tts.evaluation.retrieval import RetrievalResult
 
@@ -94,3 +95,16 @@ def test_missing_matplotlib_message(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # `import matplotlib.figure` now fails
     with pytest.raises(ImportError, match=r"pip install 'prosody-tts\[plots\]'"):
         plot_per_phoneme_recall(_result(), tmp_path / "x.png")
+
+
+def test_spectrogram_panels_share_one_colour_scale(tmp_path):
+    generated, truth = torch.randn(50, 80) - 5, torch.randn(60, 80) - 4
+    figure = plot_spectrograms({"generated": generated, "ground truth": truth}, tmp_path / "mels.png", hop_seconds=256 / 22050)
+    assert (tmp_path / "mels.png").stat().st_size > 0
+    images = [axes.images[0] for axes in figure.axes if axes.images]
+    assert len(images) == 2 and len({image.get_clim() for image in images}) == 1
+    assert images[0].get_clim() == pytest.approx((float(min(generated.min(), truth.min())), float(max(generated.max(), truth.max()))))
+    with pytest.raises(ValueError, match="frames, n_mels"):
+        plot_spectrograms({"bad": torch.zeros(3)})
+    with pytest.raises(ValueError, match="no spectrograms"):
+        plot_spectrograms({})

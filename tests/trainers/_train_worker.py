@@ -1,9 +1,9 @@
 """A tiny training run in its own process, for the resume (SIGKILL) and the 2-process tests.
 
 Usage: python _train_worker.py SPEC.json   (or under torchrun). SPEC keys:
-  stage ("mlm" | "contrastive"), prepared_dir, output_dir, record (jsonl path per rank: {rank}),
+  stage ("mlm" | "contrastive" | "tts"), prepared_dir, output_dir, record (jsonl path per rank: {rank}),
   max_steps, save_steps, kill_at_step (optional: SIGKILL itself after that step),
-  resume (bool), batch_size, seed, use_cpu.
+  resume (bool), batch_size (tts: max_frames), seed, use_cpu.
 Every logged loss and every collated batch's content is appended to the record file, flushed.
 """
 
@@ -20,12 +20,15 @@ from transformers import TrainerCallback, TrainingArguments
 
 from prosody_tts.configuration.contrastive import ProsodyContrastiveConfig
 from prosody_tts.configuration.dual_stream import DualStreamConfig
+from prosody_tts.configuration.grad_tts import GradTTSConfig
 from prosody_tts.data.occurrences import OccurrenceDataset, occurrence_index
 from prosody_tts.data.prepared import prepare_corpus
 from prosody_tts.modeling.contrastive import ProsodyContrastiveModel
 from prosody_tts.modeling.dual_stream import DualStreamForMaskedLM
+from prosody_tts.modeling.grad_tts import GradTTSModel
 from prosody_tts.processing.processing_dual_stream import DualStreamProcessor
 from prosody_tts.trainers import ContrastiveTrainer, MaskedLMTrainer
+from prosody_tts.trainers.tts import TextToSpeechTrainer
 
 
 class Recorder(TrainerCallback):
@@ -57,6 +60,8 @@ def recording_collator(collator, recorder, stage):
         batch = collator(items)
         if stage == "mlm":
             content = {"ids": batch["phoneme_input_ids"].tolist(), "labels": batch["phoneme_labels"].tolist()}
+        elif stage == "tts":
+            content = {"rows": [str(row["id"]) for row in items], "frames": batch["spectrogram_lengths"].tolist()}
         else:
             content = {"occurrences": [[it["occurrence"].utterance_id, it["occurrence"].position] for it in items]}
         recorder.write({"kind": "batch", **content})
@@ -93,6 +98,14 @@ def main(spec_path):
         text = DualStreamConfig.tiny(phoneme_vocab_size=len(processor.tokenizer), bpe_vocab_size=len(processor.bpe_tokenizer))
         model = DualStreamForMaskedLM(text)
         trainer = MaskedLMTrainer(model=model, args=args, train_dataset=corpus, processor=processor, callbacks=callbacks)
+    elif spec["stage"] == "tts":
+        speakers = corpus.speakers
+        blank = len(processor.tokenizer)
+        config = GradTTSConfig.tiny(vocab_size=blank + 1, blank_id=blank, num_speakers=len(speakers), speaker_names=speakers)
+        trainer = TextToSpeechTrainer(
+            model=GradTTSModel(config), args=args, train_dataset=corpus, processor=processor, callbacks=callbacks,
+            speaker_to_id={name: i for i, name in enumerate(speakers)}, max_frames=spec["batch_size"],
+        )
     else:
         model = ProsodyContrastiveModel(ProsodyContrastiveConfig.tiny())
         dataset = OccurrenceDataset(corpus, occurrence_index(corpus))
