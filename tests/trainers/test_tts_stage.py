@@ -62,9 +62,9 @@ def test_a_multi_speaker_trainer_needs_a_fixed_speaker_map(tmp_path, processor, 
 
 def test_tts_recipes_parse_and_start_from_stage_two(tmp_path):
     for preset in ("tiny", "paper"):
-        model, data, stage, training = parse_recipe(str(RECIPES / preset / "grad_tts.json"))
+        model, data_args, stage, training = parse_recipe(str(RECIPES / preset / "grad_tts.json"))
         assert stage.stage == "tts" and model.tts_preset == preset and model.init_from.endswith("stage2")
-        assert training.max_steps > 0 and stage.max_frames > 0
+        assert training.max_steps > 0 and stage.max_frames > 0 and data_args.corpus_dir
     paper = json.loads((RECIPES / "paper" / "grad_tts.json").read_text())
     assert paper["learning_rate"] == 1e-4  # the paper's Adam step
     # a recipe file followed by --flag overrides
