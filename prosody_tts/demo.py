@@ -9,7 +9,11 @@
    encoder and an untrained audio side as the control;
 6. a report (``report.md`` + PNG plots) and two model directories: ``model`` (the contrastive
    model) and ``encoder`` (its text encoder, for downstream TTS through ``encode``), each with the
-   processor, loadable with ``AutoModel`` / ``AutoProcessor`` after ``import prosody_tts``.
+   processor, loadable with ``AutoModel`` / ``AutoProcessor`` after ``import prosody_tts``;
+7. a tiny Grad-TTS over the stage-1+2 encoder, trained on the same corpus, its held-out mel L1
+   (ground-truth durations) and duration error, and ``tts/``: a text-to-waveform model (Grad-TTS
+   + Griffin-Lim) for ``pipeline("text-to-speech", model="tts")`` and ``prosody-tts synthesize``,
+   with ``tts/sample.wav`` (a held-out sentence) and ``tts_mels.png`` (generated vs ground truth).
 
 Defaults fit 10 minutes and 4 GiB on 2 CPU cores (measured in the README); every size is an option.
 """
@@ -41,6 +45,9 @@ class DemoOptions:
     seed: int = 0
     workers: int = 2
     similarity_size: int = 32
+    tts_steps: int = 600
+    tts_max_frames: int = 4000
+    tts_learning_rate: float = 1e-3
     show_progress: bool = True
     phases: dict[str, float] = field(default_factory=dict)
 
@@ -92,6 +99,78 @@ def _export(stage2_dir: Path, out: Path, processor: Any) -> tuple[Path, Path, An
     return model_dir, encoder_dir, model
 
 
+def _tts(out: Path, options: DemoOptions, encoder_dir: Path, processor: Any) -> dict[str, Any]:
+    """Train the tiny Grad-TTS (``runs/grad_tts``), export ``tts/`` (text-to-waveform + processor),
+    speak one held-out sentence to ``tts/sample.wav`` and draw ``tts_mels.png``."""
+    from transformers import TrainingArguments
+
+    from .configuration.vocoder import GriffinLimConfig
+    from .data.prepared import prepare_corpus
+    from .data.sources.embedded import load_embedded_corpus
+    from .modeling.griffin_lim import GriffinLimVocoder
+    from .modeling.text_to_waveform import TextToWaveformModel
+    from .trainers.recipe import DataArguments, ModelArguments, StageArguments
+    from .trainers.tts_stage import run_tts_stage
+
+    runs = out / "runs"
+    training = TrainingArguments(
+        output_dir=str(runs / "grad_tts"), max_steps=options.tts_steps, learning_rate=options.tts_learning_rate,
+        warmup_steps=max(1, options.tts_steps // 30), lr_scheduler_type="cosine", max_grad_norm=1.0,
+        logging_steps=max(1, min(10, options.tts_steps // 5)), save_strategy="no", seed=options.seed, use_cpu=True,
+        report_to=["tensorboard"] if _has_tensorboard() else [], dataloader_num_workers=0,
+        disable_tqdm=not options.show_progress,
+    )  # fmt: skip
+    stage = run_tts_stage(
+        ModelArguments(init_from=str(encoder_dir), tts_text_encoder="dual_stream", tts_preset="tiny"),
+        DataArguments(corpus_dir=str(out / "corpus"), prepared_dir=str(runs / "prepared")),
+        StageArguments(stage="tts", max_frames=options.tts_max_frames, show_progress=options.show_progress,
+                       sample_every_steps=options.tts_steps if _has_tensorboard() else 0),
+        training, processor,
+    )  # fmt: skip
+    tts_dir = out / "tts"
+    if tts_dir.exists():
+        shutil.rmtree(tts_dir)
+    vocoder = GriffinLimVocoder(GriffinLimConfig.from_feature_extractor(processor.feature_extractor))
+    model = TextToWaveformModel.from_parts(stage.output_dir, vocoder).eval()
+    model.save_pretrained(tts_dir)
+    processor.save_pretrained(tts_dir)
+    heldout = prepare_corpus(
+        load_embedded_corpus(out / "corpus", "heldout"), processor, cache_dir=runs / "prepared" / "heldout", show_progress=False
+    )  # the evaluation's cache
+    example = next(ex for ex in load_embedded_corpus(out / "corpus", "heldout") if ex["id"] == heldout[0]["id"])
+    truth = heldout[0]["input_features"]
+    sample = _speak(model, processor, example, truth, tts_dir / "sample.wav", out / "tts_mels.png")
+    return {"errors": stage.spectrogram_errors, "dir": str(tts_dir), "train": stage.train_metrics,
+            "log_dir": stage.output_dir, **sample}  # fmt: skip
+
+
+def _speak(model: Any, processor: Any, example: dict, truth: Any, wav: Path, figure: Path) -> dict[str, Any]:
+    """One held-out sentence through the composite model to ``wav``; its mels beside the truth in ``figure``."""
+    import numpy as np
+    import soundfile
+    import torch
+
+    inputs = processor(text=example.get("stressed_text") or example["text"], return_tensors="pt")
+    with torch.no_grad():
+        speech = model(**inputs, speaker=example["speaker"])
+    samples = int(speech.waveform_lengths[0])
+    soundfile.write(wav, speech.waveform[0, :samples].numpy(), model.config.sampling_rate, subtype="FLOAT")
+    drawn = []
+    try:
+        from .evaluation.plots import plot_spectrograms
+
+        frames = int(speech.spectrogram_lengths[0])
+        plot_spectrograms(
+            {"generated (predicted durations)": speech.spectrogram[0, :frames], "ground truth (espeak)": np.asarray(truth)},
+            figure, title=f"held-out {example['id']}: {example['text']}", hop_seconds=model.config.vocoder_config.hop_length / model.config.sampling_rate,
+        )  # fmt: skip
+        drawn.append(figure.name)
+    except ImportError as error:
+        print(f"figure skipped: {error}", file=sys.stderr)
+    return {"sample": str(wav), "sample_text": example["text"], "sample_seconds": samples / model.config.sampling_rate,
+            "figures": drawn}  # fmt: skip
+
+
 def _figures(
     out: Path, results: dict[str, Any], options: DemoOptions, heldout: Any, processor: Any, model: Any
 ) -> list[str]:
@@ -139,7 +218,27 @@ def _figures(
     return names
 
 
-def _report(out: Path, options: DemoOptions, corpus: dict, table: str, results: dict, figures: list[str], wall: float) -> str:
+def _tts_lines(tts: dict[str, Any], options: DemoOptions) -> list[str]:
+    errors = tts["errors"] or {}
+    return [
+        "## Grad-TTS (stage-1+2 encoder, tiny decoder)",
+        "",
+        f"{options.tts_steps} steps, ≤ {options.tts_max_frames} padded frames per batch. Held-out, "
+        f"{errors.get('n_timesteps')} reverse steps, temperature {errors.get('temperature')}:",
+        "",
+        "| mel L1, ground-truth durations | prior μ mel L1 | duration error (frames / phoneme) | length error |",
+        "|---|---|---|---|",
+        f"| {errors.get('mel_l1', float('nan')):.3f} | {errors.get('prior_mel_l1', float('nan')):.3f} | "
+        f"{errors.get('duration_mae_frames', float('nan')):.2f} | {errors.get('length_error', float('nan')):.1%} |",
+        "",
+        f"Sample: `tts/sample.wav` ({tts['sample_seconds']:.2f} s, Griffin-Lim): “{tts['sample_text']}”.",
+        "",
+    ]
+
+
+def _report(
+    out: Path, options: DemoOptions, corpus: dict, table: str, results: dict, figures: list[str], wall: float, tts: dict
+) -> str:
     from .evaluation.retrieval import RetrievalResult
 
     joint = RetrievalResult(**results["stage1+2"]["retrieval"])
@@ -161,6 +260,7 @@ def _report(out: Path, options: DemoOptions, corpus: dict, table: str, results: 
         "",
         joint.per_phoneme_markdown(),
         "",
+        *_tts_lines(tts, options),
         "## Time and memory",
         "",
         "| phase | seconds |",
@@ -177,6 +277,8 @@ def _report(out: Path, options: DemoOptions, corpus: dict, table: str, results: 
         "",
         "- `model/`: `ProsodyContrastiveModel` + processor (`AutoModel` / `AutoProcessor.from_pretrained`)",
         "- `encoder/`: its `DualStreamModel` text encoder + processor, for `prosody_tts.encode(texts, 'encoder', 'encoder')`",
+        "- `tts/`: `TextToWaveformModel` (Grad-TTS + Griffin-Lim) + processor: `pipeline('text-to-speech', model='tts')`,"
+        " `prosody-tts synthesize TEXT --model tts --speaker NAME`",
         "- `runs/`: the stage directories with `trainer_state.json` and TensorBoard logs (`runs/*/runs/`,"
         " the figures in `runs/figures/`): `tensorboard --logdir " + str(out / "runs") + "`",
         "",
@@ -189,7 +291,7 @@ def _report(out: Path, options: DemoOptions, corpus: dict, table: str, results: 
 
 
 def run_demo(options: DemoOptions | None = None) -> dict[str, Any]:
-    """Run the demo and return ``{"results", "table", "out_dir", "wall_seconds", "peak_memory_gib"}``."""
+    """Run the demo and return ``{"results", "table", "tts", "out_dir", "wall_seconds", "peak_memory_gib"}``."""
     from .data.prepared import prepare_corpus
     from .data.sources.embedded import load_embedded_corpus
     from .processing.processing_dual_stream import DualStreamProcessor
@@ -205,11 +307,11 @@ def run_demo(options: DemoOptions | None = None) -> dict[str, Any]:
         options.phases[name] = now - since
         return now
 
-    print(f"[1/5] embedded corpus: {options.speakers} speakers × {options.utterances_per_speaker} utterances")
+    print(f"[1/6] embedded corpus: {options.speakers} speakers × {options.utterances_per_speaker} utterances")
     mark = time.perf_counter()
     corpus = _corpus(options, out / "corpus")
     mark = phase("corpus", mark)
-    print("[2/5] stage 1 (MLM) and stage 2 (contrastive), tiny models, then held-out retrieval")
+    print("[2/6] stage 1 (MLM) and stage 2 (contrastive), tiny models, then held-out retrieval")
     processor = DualStreamProcessor.from_defaults()
     schedule = CurriculumSchedule(
         stage1_steps=options.stage1_steps,
@@ -224,25 +326,34 @@ def run_demo(options: DemoOptions | None = None) -> dict[str, Any]:
     )
     mark = phase("stages 1 + 2 and retrieval", mark)
     table = variants_table(results)
-    print("[3/5] held-out retrieval\n")
+    print("[3/6] held-out retrieval\n")
     print(table)
     print()
-    print("[4/5] model directories")
+    print("[4/6] model directories")
     model_dir, encoder_dir, model = _export(Path(results["stage1+2"]["model_dir"]), out, processor)
     print(f"  {model_dir} (ProsodyContrastiveModel), {encoder_dir} (DualStreamModel encoder)")
     mark = phase("export", mark)
-    print("[5/5] report and figures")
+    print("[5/6] Grad-TTS over the stage-1+2 encoder")
+    tts = _tts(out, options, Path(results["stage1+2"]["model_dir"]), processor)
+    errors = tts["errors"] or {}
+    print(
+        f"  held-out mel L1 {errors.get('mel_l1', float('nan')):.3f} (ground-truth durations; prior μ "
+        f"{errors.get('prior_mel_l1', float('nan')):.3f}), duration error {errors.get('duration_mae_frames', float('nan')):.2f} "
+        f"frames/phoneme; {tts['dir']} speaks: {tts['sample']}"
+    )
+    mark = phase("Grad-TTS", mark)
+    print("[6/6] report and figures")
     heldout = prepare_corpus(
         load_embedded_corpus(out / "corpus", "heldout"), processor, cache_dir=out / "runs" / "prepared" / "heldout",
         show_progress=False,
     )
-    figures = _figures(out, results, options, heldout, processor, model)
+    figures = _figures(out, results, options, heldout, processor, model) + tts["figures"]
     phase("report", mark)
     wall = time.perf_counter() - started
-    _report(out, options, corpus, table, results, figures, wall)
+    _report(out, options, corpus, table, results, figures, wall, tts)
     peak = _peak_memory_gib()
     print(f"\nreport: {out / 'report.md'} ({len(figures)} figures); wall time {wall:.0f} s; peak memory {peak:.2f} GiB")
-    return {"results": results, "table": table, "out_dir": str(out), "wall_seconds": wall, "peak_memory_gib": peak}
+    return {"results": results, "table": table, "tts": tts, "out_dir": str(out), "wall_seconds": wall, "peak_memory_gib": peak}
 
 
 def _has_tensorboard() -> bool:

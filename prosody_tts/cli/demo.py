@@ -33,6 +33,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     demo.add_argument("--utterances", type=int, default=100, help="utterances per speaker")
     demo.add_argument("--stage1-steps", type=int, default=200)
     demo.add_argument("--stage2-steps", type=int, default=250)
+    demo.add_argument("--tts-steps", type=int, default=600, help="Grad-TTS training steps")
     demo.add_argument("--num-candidates", type=int, default=32, help="retrieval candidates per anchor (N)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--frontend-only", action="store_true", help="only print the front-end table of built-in sentences")
@@ -45,7 +46,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if not args.frontend_only:
         from ..demo import DemoOptions, run_demo
 
-        for name in ("speakers", "utterances", "stage1_steps", "stage2_steps", "num_candidates"):
+        for name in ("speakers", "utterances", "stage1_steps", "stage2_steps", "tts_steps", "num_candidates"):
             if getattr(args, name) < 1:
                 print(f"--{name.replace('_', '-')} must be >= 1", file=sys.stderr)
                 return 2
@@ -56,6 +57,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 utterances_per_speaker=args.utterances,
                 stage1_steps=args.stage1_steps,
                 stage2_steps=args.stage2_steps,
+                tts_steps=args.tts_steps,
                 num_candidates=args.num_candidates,
                 seed=args.seed,
             )

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import soundfile
 
 from prosody_tts.trainers.curriculum import VARIANTS, CurriculumSchedule, run_curriculum, variants_table
 from prosody_tts.trainers.recipe import parse_recipe
@@ -98,13 +99,17 @@ def test_demo_leaves_a_report_and_model_directories_loadable_by_auto_classes(tmp
     (out / "corpus" / "corpus.json").write_text(json.dumps(summary), encoding="utf-8")
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
     command = [sys.executable, "-m", "prosody_tts.cli", "demo", "--out", str(out), "--speakers", "2", "--utterances", "12",
-               "--stage1-steps", "3", "--stage2-steps", "3", "--num-candidates", "4"]
+               "--stage1-steps", "3", "--stage2-steps", "3", "--tts-steps", "3", "--num-candidates", "4"]
     run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "reusing the corpus" in run.stdout and "| stage1+2 |" in run.stdout and "| chance |" in run.stdout
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "| stage1+2 |" in report and "Peak resident memory" in report
-    for figure in ("curves_stage1.png", "curves_stage1_2.png", "per_phoneme_recall.png", "similarity_heldout.png"):
+    assert "## Grad-TTS" in report and "held-out mel L1" in run.stdout
+    assert json.loads((out / "runs" / "grad_tts" / "spectrogram_errors.json").read_text())["utterances"] > 0
+    audio, rate = soundfile.read(out / "tts" / "sample.wav")
+    assert rate == 22050 and audio.ndim == 1 and len(audio) > 0
+    for figure in ("curves_stage1.png", "curves_stage1_2.png", "per_phoneme_recall.png", "similarity_heldout.png", "tts_mels.png"):
         assert (out / figure).stat().st_size > 1000, figure
     assert list((out / "runs" / "figures").glob("events.out.tfevents*")), "figures not logged to TensorBoard"
     assert list((out / "runs" / "stage1+2").rglob("events.out.tfevents*")), "training scalars not in TensorBoard"
@@ -116,7 +121,9 @@ model = AutoModel.from_pretrained({str(out / 'model')!r})
 processor = AutoProcessor.from_pretrained({str(out / 'model')!r})
 encoder = AutoModel.from_pretrained({str(out / 'encoder')!r})
 encoded = prosody_tts.encode(["Мама мыла раму."], encoder, {str(out / 'encoder')!r})
-print(type(model).__name__, type(processor).__name__, type(encoder).__name__, tuple(encoded.embeddings[0].shape))
+speech = transformers.pipeline("text-to-speech", model={str(out / 'tts')!r})("Мама мыла раму.", forward_params={{"speaker": 0, "n_timesteps": 2}})
+print(type(model).__name__, type(processor).__name__, type(encoder).__name__, tuple(encoded.embeddings[0].shape),
+      type(AutoModel.from_pretrained({str(out / 'tts')!r})).__name__, speech["sampling_rate"], speech["audio"].ndim)
 """
     evaluated = subprocess.run(
         [sys.executable, "-m", "prosody_tts.cli", "evaluate", "retrieval", "--model", str(out / "model"), "--data",
@@ -131,6 +138,7 @@ print(type(model).__name__, type(processor).__name__, type(encoder).__name__, tu
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     names = loaded.stdout.split()
     assert names[:3] == ["ProsodyContrastiveModel", "DualStreamProcessor", "DualStreamModel"]
+    assert names[-3:] == ["TextToWaveformModel", "22050", "1"]
 
 
 def test_stage1_recipe_streams_a_registered_text_corpus_from_local_files(tmp_path, processor):
