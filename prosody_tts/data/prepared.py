@@ -127,7 +127,7 @@ def _rows(stream: RobustExampleStream, show_progress: bool, total: int | None, d
             "phoneme_word_ids": [int(i) for i in out["phoneme_word_ids"]],
             "bpe_input_ids": [int(i) for i in out["bpe_input_ids"]],
             "bpe_word_ids": [int(i) for i in out["bpe_word_ids"]],
-            "phoneme_durations": [int(d) for d in out["phoneme_durations"]],
+            "phoneme_durations": None if out.get("phoneme_durations") is None else [int(d) for d in out["phoneme_durations"]],
             "phonemes": tokenizer.convert_ids_to_tokens(ids[1:-1]),
         }
 
@@ -141,12 +141,14 @@ def prepare_corpus(
     overwrite: bool = False,
     show_progress: bool = True,
     desc: str = "preparing",
+    require_durations: bool = True,
 ) -> PreparedCorpus:
     """Decode, extract log-mels and tokenise every example of ``dataset`` once.
 
-    Only examples with ``phonemes`` and ``phoneme_durations`` are kept (the occurrence samplers
-    need frame spans); every other one is skipped and counted, never raised (see
-    :class:`~.streaming.RobustExampleStream`).
+    By default only examples with ``phonemes`` and ``phoneme_durations`` are kept (the occurrence
+    samplers need frame spans); every other one is skipped and counted, never raised (see
+    :class:`~.streaming.RobustExampleStream`). ``require_durations=False`` keeps transcribed
+    examples without them (``phoneme_durations`` None), for heads that align by themselves (Grad-TTS).
 
     Args:
         dataset: canonical examples (a 🤗 ``Dataset``/``IterableDataset`` with undecoded audio or a list).
@@ -167,15 +169,19 @@ def prepare_corpus(
         if arrow.is_file() and info.is_file() and not overwrite:
             meta = json.loads(info.read_text(encoding="utf-8"))
             source = _source_key(dataset)
-            if source is None or meta.get("source") in (None, source):
+            same_filter = meta.get("require_durations", True) == require_durations
+            if same_filter and (source is None or meta.get("source") in (None, source)):
                 logger.info("reusing prepared corpus %s (%d rows)", arrow, meta["rows"])
                 return PreparedCorpus(Dataset.from_file(str(arrow)), meta.get("skipped"))
-            logger.warning("the source of %s changed (different example ids): preparing it again", arrow)
-    stream = RobustExampleStream(dataset, processor, base_dir=base_dir, require_durations=True)
+            logger.warning("the source or the filter of %s changed: preparing it again", arrow)
+    stream = RobustExampleStream(dataset, processor, base_dir=base_dir, require_durations=require_durations)
     total = len(dataset) if hasattr(dataset, "__len__") else None
     rows = _rows(stream, show_progress, total, desc)
     if cache_dir is None:
-        prepared = Dataset.from_list(list(rows), features=features)
+        rows = list(rows)
+        if not rows:  # Dataset.from_list([]) fails with an unrelated features error
+            raise ValueError(f"no example survived preparation; skipped by reason: {dict(stream.skipped)}")
+        prepared = Dataset.from_list(rows, features=features)
     else:
         from datasets.arrow_writer import ArrowWriter
 
@@ -188,7 +194,8 @@ def prepare_corpus(
         os.replace(partial, arrow)  # a crash never leaves a truncated prepared.arrow behind
         info.write_text(
             json.dumps(
-                {"rows": stream._pos.yielded_total, "skipped": dict(stream.skipped), "source": _source_key(dataset)},
+                {"rows": stream._pos.yielded_total, "skipped": dict(stream.skipped), "source": _source_key(dataset),
+                 "require_durations": require_durations},
                 indent=2,
             ),
             encoding="utf-8",

@@ -9,7 +9,10 @@
                                               ─ |Σ d̂ − Σ d| / Σ d per utterance ─► length_error
 
 With ground-truth durations the decoder is measured alone (the predicted lengths would
-misalign ŷ and y). ``<s>``/``</s>`` have 0 ground-truth frames and count in the duration error
+misalign ŷ and y). A corpus without phoneme timings (real speech without an aligner: festvox-ru)
+is measured against the model's own monotonic alignment of the reference mels instead
+(``reference_durations="alignment"``): the decoder is still measured alone, the duration error
+is then the predictor's against the alignment it was trained on. ``<s>``/``</s>`` have 0 ground-truth frames and count in the duration error
 like any token. For a faithful (blank-interspersed) encoder a phoneme's predicted duration is its
 own plus half of each neighbouring blank's, so a model that puts a phoneme's frames on its blanks
 is not counted wrong.
@@ -38,6 +41,7 @@ class SpectrogramErrors:
     utterances: int
     n_timesteps: int
     temperature: float
+    reference_durations: str = "truth"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,6 +72,9 @@ def evaluate_spectrograms(
         rows: prepared rows with ``phoneme_durations`` (a ``PreparedCorpus`` or a list).
         collator: a ``TextToSpeechCollator`` built with ``with_durations=True``.
         seed: seeds the starting noise of every batch (same seed → same numbers).
+
+    Rows without ``phoneme_durations`` are measured against the model's alignment (module docstring);
+    the result says which (``reference_durations``), and mixing both in one call is an error.
     """
     from tqdm.auto import tqdm
 
@@ -80,13 +87,18 @@ def evaluate_spectrograms(
     blanks = model.config.encoder_type == "grad_tts" and model.config.blank_id is not None
     device = next(model.parameters()).device
     l1, prior_l1, duration_errors, length_errors = [], [], [], []
+    kinds: set[str] = set()
     starts = range(0, len(rows), batch_size)
     with evaluating(model), torch.no_grad():
         for batch_index, start in enumerate(tqdm(starts, desc="mel L1", disable=not show_progress)):
             batch = collator([rows[i] for i in range(start, min(start + batch_size, len(rows)))])
             target, lengths = batch.pop("spectrogram"), batch.pop("spectrogram_lengths")
-            truth = batch.pop("phoneme_durations").float()
+            truth = batch.pop("phoneme_durations", None)
             batch = {key: value.to(device) for key, value in batch.items()}
+            kinds.add("truth" if truth is not None else "alignment")
+            if truth is None:
+                truth = _phoneme_axis(model.align(target.to(device), lengths.to(device), **batch), blanks).cpu()
+            truth = truth.float()
             generator = torch.Generator(device=device).manual_seed(seed + batch_index)
             out = model.synthesize(
                 **batch, durations=truth.to(device), n_timesteps=n_timesteps, temperature=temperature, generator=generator
@@ -110,4 +122,11 @@ def evaluate_spectrograms(
         utterances=len(l1),
         n_timesteps=n_timesteps,
         temperature=temperature,
+        reference_durations=_one_kind(kinds),
     )
+
+
+def _one_kind(kinds: set[str]) -> str:
+    if len(kinds) != 1:
+        raise ValueError("some rows have phoneme_durations and some do not: evaluate them separately")
+    return kinds.pop()

@@ -330,8 +330,8 @@ class GradTTSModel(PreTrainedModel):
             length_scale: multiplies the (ceiled) durations: > 1 speaks slower.
             generator: seeds the starting noise (and the SDE's noise).
             durations: (B, N) frames per token to use instead of the predictor's (e.g. ground
-                truth, to measure the decoder alone); on the phoneme axis when the text came as
-                ``phoneme_input_ids`` and blanks are interspersed (blanks then get 0 frames).
+                truth, to measure the decoder alone): on the token axis, or, when the text came as
+                ``phoneme_input_ids`` and blanks are interspersed, on the phoneme axis (blanks get 0).
         """
         if n_timesteps < 1:
             raise ValueError(f"n_timesteps must be >= 1, got {n_timesteps}")
@@ -416,11 +416,36 @@ class GradTTSModel(PreTrainedModel):
         _, log_w = self.encoder(tokens, x_mask, speaker)
         return self._ceil_durations(log_w, x_mask)
 
+    @torch.no_grad()
+    def align(
+        self,
+        spectrogram: torch.Tensor,
+        spectrogram_lengths: torch.Tensor | None = None,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        speaker_ids: torch.Tensor | None = None,
+        speaker_embeds: torch.Tensor | None = None,
+        **text: torch.Tensor,
+    ) -> torch.Tensor:
+        """(B, N) frames per token of the monotonic alignment of the text to the (B, T, n_mels)
+        ``spectrogram`` under the encoder's μ (the durations training uses), on the token axis."""
+        text.pop("phoneme_durations", None)
+        tokens, x_mask = self._text(input_ids, attention_mask, text)
+        speaker = self._speaker(speaker_ids, speaker_embeds, x_mask.shape[0])
+        y = spectrogram.transpose(1, 2).float()
+        if spectrogram_lengths is None:
+            spectrogram_lengths = torch.full((y.shape[0],), y.shape[-1], device=y.device)
+        y_mask = length_mask(spectrogram_lengths, y.shape[-1]).float()[:, None, :]
+        mu_x, _ = self.encoder(tokens, x_mask, speaker)
+        path = maximum_path(alignment_log_prior(mu_x, y), x_mask.transpose(1, 2) * y_mask)
+        return durations_from_path(path)
+
     @staticmethod
     def _given_durations(durations: torch.Tensor, x_mask: torch.Tensor, phoneme_axis: bool) -> torch.Tensor:
-        """Given (B, N) frames per token on the model's token axis (blanks get 0 frames)."""
+        """Given (B, N) frames per token; on the phoneme axis (N phonemes, blanks interspersed
+        by the model) blanks get 0 frames, on the token axis (2N + 1) they are used as given."""
         durations = durations.to(x_mask)
-        if phoneme_axis:
+        if phoneme_axis and durations.shape[1] != x_mask.shape[-1]:
             blanks = durations.new_zeros(durations.shape[0], 2 * durations.shape[1] + 1)
             blanks[:, 1::2] = durations
             durations = blanks

@@ -32,6 +32,7 @@ __all__ = ["DataArguments", "ModelArguments", "StageArguments", "StageResult", "
 
 STAGES = ("mlm", "contrastive", "tts")
 TTS_PRESETS = ("tiny", "paper")
+CORPORA = ("embedded", "festvox_ru")
 SIZES = ("tiny", "base")
 AUDIO_PRESETS = ("tiny", "small", "default")
 
@@ -65,6 +66,10 @@ class ModelArguments:
 class DataArguments:
     """Where the training data comes from."""
 
+    corpus: str = field(
+        default="embedded",
+        metadata={"help": "'embedded' (corpus_dir from prosody-tts corpus build) or 'festvox_ru' (tts only; corpus_dir: its voice folder or default)"},
+    )
     corpus_dir: str | None = field(
         default=None, metadata={"help": "an embedded corpus directory (prosody-tts corpus build --out DIR)"}
     )
@@ -183,25 +188,36 @@ def _prepared(
     split: str,
     show: bool,
     all_ranks: bool = True,
+    require_durations: bool = True,
 ) -> Any:
     """The prepared split (cached). ``all_ranks``: every rank calls this (the main one prepares, the
-    others wait at a barrier and read the cache); ``False`` when only the main process calls it."""
+    others wait at a barrier and read the cache); ``False`` when only the main process calls it.
+    ``require_durations=False`` keeps examples without phoneme timings (Grad-TTS aligns by itself)."""
     from contextlib import nullcontext
 
     from ..data.prepared import prepare_corpus
-    from ..data.sources.embedded import load_embedded_corpus
 
-    if data_args.corpus_dir is None:
-        raise ValueError("DataArguments.corpus_dir is required (an embedded corpus: prosody-tts corpus build)")
+    _check_choice("corpus", data_args.corpus, CORPORA)
+    if data_args.corpus == "festvox_ru":
+        from ..data.sources.festvox import festvox_split, load_festvox_ru
+
+        source = festvox_split(load_festvox_ru(data_args.corpus_dir), split)
+    else:
+        from ..data.sources.embedded import load_embedded_corpus
+
+        if data_args.corpus_dir is None:
+            raise ValueError("DataArguments.corpus_dir is required (an embedded corpus: prosody-tts corpus build)")
+        source = load_embedded_corpus(data_args.corpus_dir, split)
     root = Path(data_args.prepared_dir or Path(training_args.output_dir).parent / "prepared")
     order = training_args.main_process_first(desc=f"prepare {split}") if all_ranks else nullcontext()
     with order:
         return prepare_corpus(
-            load_embedded_corpus(data_args.corpus_dir, split),
+            source,
             processor,
             cache_dir=root / split,
             show_progress=show and training_args.process_index == 0,
             desc=f"preparing {split}",
+            require_durations=require_durations,
         )
 
 

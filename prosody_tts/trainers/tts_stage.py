@@ -89,7 +89,7 @@ def run_tts_stage(
 
     processor = processor or _processor(model_args)
     set_seed(training_args.seed)  # the model is built before the Trainer, which seeds only then
-    train = _prepared(data_args, training_args, processor, data_args.train_split, stage_args.show_progress)
+    train = _prepared(data_args, training_args, processor, data_args.train_split, stage_args.show_progress, require_durations=False)
     model, origin = build_tts_model(model_args, processor, train.speakers)
     logger.info("Grad-TTS (%s): %.2f M parameters", origin, model.num_parameters() / 1e6)
     speaker_to_id = None
@@ -105,7 +105,9 @@ def run_tts_stage(
     )  # fmt: skip
     heldout = None
     if stage_args.sample_every_steps or stage_args.evaluate_spectrograms:
-        heldout = _prepared(data_args, training_args, processor, data_args.eval_split, stage_args.show_progress)
+        heldout = _prepared(
+            data_args, training_args, processor, data_args.eval_split, stage_args.show_progress, require_durations=False
+        )
     if stage_args.sample_every_steps:
         trainer.add_callback(_sample_callback(trainer, processor, heldout[0], stage_args.sample_every_steps))
     output = _train_and_save(trainer, training_args, processor)

@@ -15,6 +15,7 @@ from prosody_tts.data.sources.festvox import (
     FESTVOX_TO_IPA,
     FestvoxNotInstalled,
     festvox_label_segments,
+    festvox_split,
     find_festvox_ru,
     load_festvox_ru,
     read_lab,
@@ -131,3 +132,18 @@ def test_real_festvox_ru():
     assert sum("+" in e["text"] for e in corpus) > 100  # some transcripts carry stress marks
     waveform = decode_example_audio(corpus.examples[0], 22050)
     assert waveform.size == pytest.approx(sf.info(corpus.examples[0]["audio"]).duration * 22050, abs=2)
+
+
+def test_a_fixed_split_holds_out_every_tenth_utterance_and_untimed_rows_prepare(fake_voice, processor):
+    from prosody_tts.data.prepared import prepare_corpus
+
+    corpus = load_festvox_ru(fake_voice)
+    assert [ex["id"] for ex in festvox_split(corpus, "train", every=2)] == ["ru_0001"]
+    assert [ex["id"] for ex in festvox_split(corpus, "heldout", every=2)] == ["ru_0002"]
+    with pytest.raises(ValueError, match="splits"):
+        festvox_split(corpus, "test")
+    with pytest.raises(ValueError, match="no example survived"):  # no phoneme timings: refused by default
+        prepare_corpus(corpus.examples, processor, show_progress=False)
+    prepared = prepare_corpus(corpus.examples, processor, show_progress=False, require_durations=False)
+    assert len(prepared) == 2 and prepared[0]["phoneme_durations"] is None
+    assert prepared[0]["num_frames"] == int(0.5 * 22050) // 256

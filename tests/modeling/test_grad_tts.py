@@ -185,3 +185,15 @@ def test_config_rejects_bad_values(overrides, message):
 
 def test_docstring_example_runs():
     assert doctest.testmod(grad_tts).failed == 0
+
+
+def test_align_gives_the_training_alignment_and_feeds_synthesis_on_the_token_axis():
+    config = GradTTSConfig.tiny(encoder_dropout=0.0, prenet_dropout=0.0)
+    model = GradTTSModel(config).eval()
+    inputs = batch(config)
+    aligned = model.align(inputs["spectrogram"], inputs["spectrogram_lengths"], inputs["input_ids"], inputs["attention_mask"])
+    torch.manual_seed(0)
+    assert torch.equal(aligned, model(**inputs).durations)
+    assert aligned.sum(1).tolist() == inputs["spectrogram_lengths"].tolist()
+    out = model.synthesize(inputs["input_ids"], inputs["attention_mask"], durations=aligned, n_timesteps=1)
+    assert out.spectrogram_lengths.tolist() == inputs["spectrogram_lengths"].tolist()

@@ -119,3 +119,18 @@ def test_tts_stage_from_a_curriculum_encoder_leaves_a_loadable_model_samples_and
     events.Reload()
     assert [e.step for e in events.Images("samples/spectrogram")] == [2, 4]
     assert [e.step for e in events.Audio("samples/audio")] == [2, 4]
+
+
+def test_rows_without_timings_are_measured_against_the_models_alignment(processor, prepared_tiny):
+    model = _faithful(processor, prepared_tiny["train"].speakers).eval()
+    speaker_to_id = {name: i for i, name in enumerate(model.config.speaker_names)}
+    collator = TextToSpeechCollator(
+        DualStreamCollator.from_processor(processor, speaker_to_id=speaker_to_id), with_speaker_ids=True, with_durations=True
+    )
+    rows = [prepared_tiny["heldout"][i] for i in range(2)]
+    untimed = [{**row, "phoneme_durations": None} for row in rows]
+    errors = evaluate_spectrograms(model, untimed, collator, n_timesteps=1, show_progress=False)
+    assert errors.reference_durations == "alignment" and math.isfinite(errors.mel_l1)
+    assert evaluate_spectrograms(model, rows, collator, n_timesteps=1, show_progress=False).reference_durations == "truth"
+    with pytest.raises(ValueError, match="separately"):
+        evaluate_spectrograms(model, [rows[0], untimed[1]], collator, n_timesteps=1, batch_size=1, show_progress=False)

@@ -212,6 +212,20 @@ def load_festvox_ru(voice_dir: str | os.PathLike | None = None, strict: bool = T
     return corpus
 
 
+#: Every how many utterances (in txt.done.data order) one goes to the held-out split.
+HELDOUT_EVERY = 10
+
+
+def festvox_split(corpus: FestvoxCorpus, split: str, every: int = HELDOUT_EVERY) -> list[dict[str, Any]]:
+    """A fixed train / held-out split of festvox-ru: utterance ``i`` is held out when ``i % every == every - 1``."""
+    if split not in ("train", "heldout"):
+        raise ValueError(f"festvox-ru has the splits 'train' and 'heldout', got {split!r}")
+    if every < 2:
+        raise ValueError(f"every must be >= 2, got {every}")
+    held = [i % every == every - 1 for i in range(len(corpus.examples))]
+    return [ex for ex, h in zip(corpus.examples, held, strict=True) if h == (split == "heldout")]
+
+
 def festvox_label_segments(example: Mapping[str, Any]) -> list[tuple[str, float, float]]:
     """``[(festvox phone, start_s, end_s), …]`` for a festvox-ru example, read from its ``.lab`` file.
 
