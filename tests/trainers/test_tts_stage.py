@@ -134,3 +134,32 @@ def test_rows_without_timings_are_measured_against_the_models_alignment(processo
     assert evaluate_spectrograms(model, rows, collator, n_timesteps=1, show_progress=False).reference_durations == "truth"
     with pytest.raises(ValueError, match="separately"):
         evaluate_spectrograms(model, [rows[0], untimed[1]], collator, n_timesteps=1, batch_size=1, show_progress=False)
+
+
+def _festvox_installed() -> bool:
+    from prosody_tts.data.sources.festvox import FestvoxNotInstalled, find_festvox_ru
+
+    try:
+        find_festvox_ru()
+    except FestvoxNotInstalled:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _festvox_installed(), reason="festvox-ru is not installed: apt-get install festvox-ru")
+def test_grad_tts_trains_on_real_festvox_speech_without_phoneme_timings(tmp_path, processor):
+    from prosody_tts.data.prepared import prepare_corpus
+    from prosody_tts.data.sources.festvox import festvox_split, load_festvox_ru
+
+    examples = festvox_split(load_festvox_ru(), "train")[:6]
+    prepared = prepare_corpus(examples, processor, show_progress=False, require_durations=False)
+    assert len(prepared) == 6 and prepared[0]["phoneme_durations"] is None
+    blank = len(processor.tokenizer)
+    model = GradTTSModel(GradTTSConfig.tiny(vocab_size=blank + 1, blank_id=blank))
+    args = TrainingArguments(output_dir=str(tmp_path), max_steps=2, logging_steps=1, report_to=[], use_cpu=True,
+                             disable_tqdm=True, seed=0)  # fmt: skip
+    longest = max(int(row["num_frames"]) for row in prepared.rows)
+    trainer = TextToSpeechTrainer(model=model, args=args, train_dataset=prepared, processor=processor, max_frames=2 * longest)
+    trainer.train()
+    logs = [entry for entry in trainer.state.log_history if "loss" in entry]
+    assert len(logs) == 2 and all(math.isfinite(entry["diffusion_loss"]) for entry in logs)
