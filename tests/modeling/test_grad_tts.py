@@ -197,3 +197,24 @@ def test_align_gives_the_training_alignment_and_feeds_synthesis_on_the_token_axi
     assert aligned.sum(1).tolist() == inputs["spectrogram_lengths"].tolist()
     out = model.synthesize(inputs["input_ids"], inputs["attention_mask"], durations=aligned, n_timesteps=1)
     assert out.spectrogram_lengths.tolist() == inputs["spectrogram_lengths"].tolist()
+
+
+def test_an_item_decodes_the_same_alone_and_in_a_padded_batch():
+    """The U-Net has no mask: synthesize must run each padded length on its own (noise made negligible)."""
+    config = GradTTSConfig.tiny(encoder_dropout=0.0, prenet_dropout=0.0)
+    model = GradTTSModel(config).eval()
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if name.endswith(".g"):  # switch the linear attention on: it would mix in the padding
+                param.fill_(0.5)
+    inputs = batch(config)
+    durations = torch.full((2, 13), 3.0)
+    durations[1, 9:] = 0
+    kwargs = dict(n_timesteps=2, temperature=1e9, durations=durations)
+    together = model.synthesize(inputs["input_ids"], inputs["attention_mask"], **kwargs)
+    for b in range(2):
+        n = int(inputs["attention_mask"][b].sum())
+        alone = model.synthesize(inputs["input_ids"][b : b + 1, :n], None, n_timesteps=2, temperature=1e9,
+                                 durations=durations[b : b + 1, :n])  # fmt: skip
+        frames = int(alone.spectrogram_lengths[0])
+        torch.testing.assert_close(together.spectrogram[b, :frames], alone.spectrogram[0], atol=1e-4, rtol=1e-4)

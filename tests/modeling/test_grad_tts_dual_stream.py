@@ -92,3 +92,19 @@ def test_dual_stream_config_errors_name_the_fix():
         GradTTSConfig(encoder_type="glow")
     with pytest.raises(ValueError, match="not input_ids"):
         GradTTSModel(dual_config(num_speakers=1)).synthesize(torch.tensor([[1, 2]]))
+
+
+def test_a_stage_one_mlm_directory_gives_its_encoder_and_fusion_starts_as_the_identity(tmp_path):
+    from prosody_tts.modeling import DualStreamForMaskedLM
+
+    mlm = DualStreamForMaskedLM(DualStreamConfig.tiny(bpe_vocab_size=120))
+    mlm.save_pretrained(tmp_path / "stage1")
+    model = GradTTSModel.from_text_encoder(tmp_path / "stage1", tiny=True)
+    ours = model.encoder.text_model.state_dict()
+    for name, tensor in mlm.dual_stream.state_dict().items():
+        assert torch.equal(ours[name], tensor), name
+    fusion = [name for name in ours if name.startswith("fusion.projection")]
+    assert fusion and all(bool(ours[name].eq(0).all()) for name in fusion)
+    assert model.config.decoder_dim == GradTTSConfig.tiny().decoder_dim
+    with pytest.raises(TypeError, match="no dual-stream encoder"):
+        GradTTSModel.from_text_encoder(GradTTSModel(GradTTSConfig.tiny()))
