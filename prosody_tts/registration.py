@@ -28,6 +28,9 @@ def register_auto_classes() -> None:
         EcapaTdnnConfig,
         GradTTSConfig,
         GriffinLimConfig,
+        HifiGanConfig,
+        HifiGanDiscriminatorConfig,
+        HifiGanTrainingConfig,
         ProsodyContrastiveConfig,
         TextToWaveformConfig,
     )
@@ -37,9 +40,12 @@ def register_auto_classes() -> None:
         EcapaTdnnModel,
         GradTTSModel,
         GriffinLimVocoder,
+        HifiGanVocoder,
         ProsodyContrastiveModel,
         TextToWaveformModel,
     )
+    from .modeling.hifigan_discriminator import HifiGanDiscriminator
+    from .modeling.hifigan_training import HifiGanTrainingModel
     from .processing import DualStreamProcessor, MelFeatureExtractor, PhonemeTokenizer
 
     AutoConfig.register(DualStreamConfig.model_type, DualStreamConfig, exist_ok=True)
@@ -54,6 +60,12 @@ def register_auto_classes() -> None:
     AutoModel.register(ProsodyContrastiveConfig, ProsodyContrastiveModel, exist_ok=True)
     AutoConfig.register(GriffinLimConfig.model_type, GriffinLimConfig, exist_ok=True)
     AutoModel.register(GriffinLimConfig, GriffinLimVocoder, exist_ok=True)
+    AutoConfig.register(HifiGanConfig.model_type, HifiGanConfig, exist_ok=True)
+    AutoModel.register(HifiGanConfig, HifiGanVocoder, exist_ok=True)
+    AutoConfig.register(HifiGanDiscriminatorConfig.model_type, HifiGanDiscriminatorConfig, exist_ok=True)
+    AutoModel.register(HifiGanDiscriminatorConfig, HifiGanDiscriminator, exist_ok=True)
+    AutoConfig.register(HifiGanTrainingConfig.model_type, HifiGanTrainingConfig, exist_ok=True)
+    AutoModel.register(HifiGanTrainingConfig, HifiGanTrainingModel, exist_ok=True)
     AutoConfig.register(GradTTSConfig.model_type, GradTTSConfig, exist_ok=True)
     AutoModel.register(GradTTSConfig, GradTTSModel, exist_ok=True)
     AutoModelForTextToSpectrogram.register(GradTTSConfig, GradTTSModel, exist_ok=True)

@@ -1,4 +1,5 @@
-"""``prosody-tts convert grad-tts CKPT --out DIR``: official checkpoints → loadable model directories."""
+"""``prosody-tts convert grad-tts CKPT --out DIR`` and ``prosody-tts convert hifigan CKPT --config JSON --out DIR``:
+published checkpoints → loadable model directories."""
 
 from __future__ import annotations
 
@@ -19,6 +20,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     grad.add_argument("--encoder-heads", type=int, default=2, help="encoder attention heads (not stored in the weights)")
     grad.add_argument("--decoder-attention-heads", type=int, default=4, help="U-Net attention heads (not stored)")
     grad.set_defaults(handler=_cmd_grad_tts)
+    hifi = kinds.add_parser("hifigan", help="an original HiFi-GAN generator checkpoint (g_*) and its config.json")
+    hifi.add_argument("checkpoint", type=Path)
+    hifi.add_argument("--config", type=Path, required=True, help="the checkpoint's original config.json")
+    hifi.add_argument("--out", type=Path, required=True, help="output directory (save_pretrained)")
+    hifi.add_argument("--tts-model", type=Path, default=None,
+                      help="a TTS model directory: refuse the vocoder if its mel settings differ from the model's "
+                      "processor, else also save it as the model's vocoder/ sub-folder")  # fmt: skip
+    hifi.set_defaults(handler=_cmd_hifigan)
     convert.set_defaults(handler=lambda args: (convert.print_help(), 2)[1])
     return convert
 
@@ -36,4 +45,27 @@ def _cmd_grad_tts(args: argparse.Namespace) -> int:
     config = model.config
     print(f"saved {args.out}: GradTTSModel, {count:,} parameters, vocab {config.vocab_size}, "
           f"{config.num_speakers} speaker(s), pe_scale {config.pe_scale:g}")  # fmt: skip
+    return 0
+
+
+def _cmd_hifigan(args: argparse.Namespace) -> int:
+    from ..constants import VOCODER_SUBFOLDER
+    from ..modeling.convert_hifigan import convert_hifigan_checkpoint
+
+    for path in (args.checkpoint, args.config):
+        if not path.is_file():
+            raise SystemExit(f"prosody-tts convert hifigan: no such file: {path}")
+    model = convert_hifigan_checkpoint(args.checkpoint, args.config)
+    if args.tts_model is not None:
+        from ..processing.processing_dual_stream import DualStreamProcessor
+
+        model.config.check_compatible(DualStreamProcessor.from_pretrained(args.tts_model).feature_extractor)
+    model.save_pretrained(args.out)
+    config = model.config
+    count = sum(p.numel() for p in model.parameters())
+    print(f"saved {args.out}: HifiGanVocoder, {count:,} parameters, resblock {config.resblock}, "
+          f"upsample {list(config.upsample_rates)}, {config.sampling_rate} Hz")  # fmt: skip
+    if args.tts_model is not None:
+        model.save_pretrained(args.tts_model / VOCODER_SUBFOLDER)
+        print(f"saved {args.tts_model / VOCODER_SUBFOLDER}: the model's vocoder")
     return 0

@@ -4,7 +4,9 @@ from .contrastive import ProsodyContrastiveConfig
 from .dual_stream import DualStreamConfig
 from .ecapa_tdnn import EcapaTdnnConfig
 from .grad_tts import GradTTSConfig
+from .hifigan import HifiGanConfig
+from .hifigan_training import HifiGanDiscriminatorConfig, HifiGanTrainingConfig
 from .text_to_waveform import TextToWaveformConfig
 from .vocoder import GriffinLimConfig
 
-__all__ = ["DualStreamConfig", "EcapaTdnnConfig", "GradTTSConfig", "GriffinLimConfig", "ProsodyContrastiveConfig", "TextToWaveformConfig"]
+__all__ = ["DualStreamConfig", "EcapaTdnnConfig", "GradTTSConfig", "GriffinLimConfig", "HifiGanConfig", "HifiGanDiscriminatorConfig", "HifiGanTrainingConfig", "ProsodyContrastiveConfig", "TextToWaveformConfig"]

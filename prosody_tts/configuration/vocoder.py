@@ -1,8 +1,9 @@
-"""Configuration of the vocoders: Griffin-Lim (no weights; HiFi-GAN joins it in a later issue).
+"""Configuration of the weight-free vocoder (Griffin-Lim) and the mel settings every vocoder shares.
 
 The mel settings must be those of the feature extractor whose log-mels the vocoder inverts:
-:meth:`GriffinLimConfig.from_feature_extractor` copies them, and
-:meth:`GriffinLimConfig.check_compatible` refuses a mismatched pair with the differing fields.
+:meth:`MelSettingsMixin.from_feature_extractor` copies them, and
+:meth:`MelSettingsMixin.check_compatible` refuses a mismatched pair with the differing fields.
+HiFi-GAN's config (:mod:`.hifigan`) uses the same mixin.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 
-__all__ = ["MEL_SETTINGS", "GriffinLimConfig"]
+__all__ = ["MEL_SETTINGS", "GriffinLimConfig", "MelSettingsMixin"]
 
 #: Fields that must agree between a vocoder and the feature extractor of its mels.
 MEL_SETTINGS: tuple[str, ...] = (
@@ -21,8 +22,44 @@ MEL_SETTINGS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+class MelSettingsMixin:
+    """``from_feature_extractor`` and ``check_compatible`` for a vocoder config holding :data:`MEL_SETTINGS`.
+
+    ``mel_bins_field`` names the config field that holds the number of mel bins (the feature
+    extractor calls it ``feature_size``).
+    """
+
+    mel_bins_field: str = "num_mel_bins"
+
+    @classmethod
+    def from_feature_extractor(cls, feature_extractor: Any, **overrides: Any) -> Any:
+        """The vocoder of a :class:`~prosody_tts.processing.feature_extraction.MelFeatureExtractor`'s mels."""
+        values = {name: getattr(feature_extractor, name) for name in MEL_SETTINGS if name != "num_mel_bins"}
+        values[cls.mel_bins_field] = feature_extractor.feature_size
+        values.update(overrides)
+        return cls(**values)
+
+    def mel_settings(self) -> dict[str, Any]:
+        """The :data:`MEL_SETTINGS` of this vocoder, by the feature extractor's names (``num_mel_bins`` included)."""
+        values = {name: getattr(self, name) for name in MEL_SETTINGS if name != "num_mel_bins"}
+        values["num_mel_bins"] = getattr(self, self.mel_bins_field)
+        return values
+
+    def check_compatible(self, feature_extractor: Any) -> None:
+        """Raise ``ValueError`` naming every mel setting on which the feature extractor disagrees."""
+        theirs = {name: getattr(feature_extractor, name, None) for name in MEL_SETTINGS}
+        theirs["num_mel_bins"] = getattr(feature_extractor, "feature_size", None)
+        ours = self.mel_settings()
+        different = {name: (ours[name], theirs[name]) for name in MEL_SETTINGS if ours[name] != theirs[name]}
+        if different:
+            described = ", ".join(
+                f"{name}: vocoder {mine!r} vs mels {other!r}" for name, (mine, other) in different.items()
+            )
+            raise ValueError(f"the vocoder cannot invert these mels; mel settings differ ({described})")
+
+
 @strict
-class GriffinLimConfig(PreTrainedConfig):
+class GriffinLimConfig(MelSettingsMixin, PreTrainedConfig):
     r"""Griffin-Lim phase reconstruction of log-mel spectrograms (fast Griffin-Lim with momentum).
 
     Args:
@@ -79,26 +116,3 @@ class GriffinLimConfig(PreTrainedConfig):
                 "need win_length <= n_fft and an even n_fft - hop_length (the extractor's framing)"
             )
         super().__post_init__(**kwargs)
-
-    @classmethod
-    def from_feature_extractor(cls, feature_extractor: Any, **overrides: Any) -> GriffinLimConfig:
-        """The vocoder of a :class:`~prosody_tts.processing.feature_extraction.MelFeatureExtractor`'s mels."""
-        values = {name: getattr(feature_extractor, name) for name in MEL_SETTINGS if name != "num_mel_bins"}
-        values["num_mel_bins"] = feature_extractor.feature_size
-        values.update(overrides)
-        return cls(**values)
-
-    def check_compatible(self, feature_extractor: Any) -> None:
-        """Raise ``ValueError`` naming every mel setting on which the feature extractor disagrees."""
-        theirs = {name: getattr(feature_extractor, name, None) for name in MEL_SETTINGS}
-        theirs["num_mel_bins"] = getattr(feature_extractor, "feature_size", None)
-        different = {
-            name: (getattr(self, name), theirs[name])
-            for name in MEL_SETTINGS
-            if getattr(self, name) != theirs[name]
-        }
-        if different:
-            described = ", ".join(
-                f"{name}: vocoder {ours!r} vs mels {other!r}" for name, (ours, other) in different.items()
-            )
-            raise ValueError(f"the vocoder cannot invert these mels; mel settings differ ({described})")

@@ -5,6 +5,7 @@ from .dual_stream import DualStreamForMaskedLM, DualStreamModel, DualStreamPreTr
 from .ecapa_tdnn import EcapaTdnnModel, EcapaTdnnPreTrainedModel
 from .grad_tts import GradTTSModel
 from .griffin_lim import GriffinLimVocoder
+from .hifigan import HifiGanVocoder
 from .layers import (
     AdaLNZeroBlock,
     AdaLNZeroModulation,
@@ -41,6 +42,7 @@ __all__ = [
     "FeedForward",
     "GradTTSModel",
     "GriffinLimVocoder",
+    "HifiGanVocoder",
     "MaskedLMHead",
     "ProsodyContrastiveModel",
     "ProsodyContrastiveOutput",

@@ -23,6 +23,7 @@ import torch
 
 from ..configuration.grad_tts import GradTTSConfig
 from .grad_tts import GradTTSModel
+from .loading import load_exactly
 
 __all__ = ["config_from_state_dict", "convert_grad_tts_checkpoint", "load_official_state_dict"]
 
@@ -96,16 +97,7 @@ def convert_grad_tts_checkpoint(
     if n_speakers is not None and n_speakers != config.num_speakers:
         raise ValueError(f"--n-speakers {n_speakers} but the checkpoint holds {config.num_speakers} speaker(s)")
     model = GradTTSModel(config)
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = sorted(k for k in set(expected) & set(state) if expected[k].shape != state[k].shape)
-    if missing or unexpected or wrong:
-        raise ValueError(
-            f"the checkpoint does not fit GradTTSModel: missing {missing[:5]}, unexpected {unexpected[:5]}, "
-            f"wrong shape {wrong[:5]} ({len(missing)}, {len(unexpected)}, {len(wrong)} in all)"
-        )
-    model.load_state_dict(state, strict=True)
+    load_exactly(model, state, "the checkpoint")
     model.eval()
     if out_dir is not None:
         model.save_pretrained(out_dir)

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["evaluating", "load_model"]
+__all__ = ["evaluating", "load_exactly", "load_model"]
 
 
 def _from_directory(path: str | os.PathLike) -> torch.nn.Module:
@@ -69,3 +69,21 @@ def evaluating(model: torch.nn.Module, device: str | torch.device | None = None)
         if device is not None and original_device is not None:
             model.to(original_device)
         model.train(was_training)
+
+
+def load_exactly(model: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
+    """``load_state_dict(strict=True)``, after an error that names what does not fit (nothing dropped).
+
+    Args:
+        source: what the state dict is, for the message (``"the HiFi-GAN checkpoint"``).
+    """
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(state) if expected[k].shape != state[k].shape)
+    if missing or unexpected or wrong:
+        raise ValueError(
+            f"{source} does not fit {type(model).__name__}: missing {missing[:5]}, unexpected {unexpected[:5]}, "
+            f"wrong shape {wrong[:5]} ({len(missing)}, {len(unexpected)}, {len(wrong)} in all)"
+        )
+    model.load_state_dict(state, strict=True)

@@ -5,13 +5,16 @@
     texts ─► DualStreamProcessor (AutoProcessor of the model dir) ─► phoneme_* / bpe_* tensors
       ├─ TextToWaveformModel ─ forward(speaker, n_timesteps, …) ─► waveform (1, samples)   [out[0]]
       └─ GradTTSModel (text-to-spectrogram) ─► log-mels ─► vocoder ─► waveform
+                 vocoder: vocoder= (model or dir) · else DIR/vocoder/ (HiFi-GAN) · else Griffin-Lim
     ─► {"audio": (samples,) float32, "sampling_rate": 22050}
 
 The stock text-to-audio pipeline already runs a composite :class:`TextToWaveformModel` (it is
 forward-only and puts ``waveform`` first). :class:`ProsodyTextToAudioPipeline` adds two things
 for a bare text-to-spectrogram model of this project: ``vocoder=`` may be a directory (loaded
-with ``AutoModel``), and without a vocoder it uses Griffin-Lim built from the model's mel
-settings instead of downloading ``microsoft/speecht5_hifigan``. For every other model it is the
+with ``AutoModel``), and without one it uses the vocoder saved in the model directory's
+``vocoder/`` sub-folder, else Griffin-Lim built from the model's mel settings, instead of
+downloading ``microsoft/speecht5_hifigan``. A vocoder whose mel settings differ from the
+processor's feature extractor is refused (the fields are named). For every other model it is the
 stock pipeline, unchanged (it is installed as the task's class by :mod:`prosody_tts.registration`).
 
 Example:
@@ -28,18 +31,28 @@ from typing import Any
 
 from transformers import TextToAudioPipeline
 
-__all__ = ["ProsodyTextToAudioPipeline", "default_vocoder", "load_text_to_speech"]
+__all__ = ["ProsodyTextToAudioPipeline", "check_mels", "default_vocoder", "load_text_to_speech"]
 
 
 def default_vocoder(model: Any) -> Any:
-    """Griffin-Lim for a text-to-spectrogram model of this project (its mel settings), or None."""
+    """The vocoder of a text-to-spectrogram model of this project, or None for any other model.
+
+    The one saved in the model directory's ``vocoder/`` sub-folder (``model.name_or_path``) when
+    there is one, else Griffin-Lim with the model's mel settings.
+    """
+    from transformers import AutoModel
+
     from ..configuration.grad_tts import GradTTSConfig
     from ..configuration.vocoder import GriffinLimConfig
+    from ..constants import VOCODER_SUBFOLDER
     from ..modeling.griffin_lim import GriffinLimVocoder
 
     config = getattr(model, "config", None)
     if not isinstance(config, GradTTSConfig):
         return None
+    saved = os.path.join(str(getattr(model, "name_or_path", "") or ""), VOCODER_SUBFOLDER)
+    if os.path.isfile(os.path.join(saved, "config.json")):
+        return AutoModel.from_pretrained(saved)
     return GriffinLimVocoder(
         GriffinLimConfig(sampling_rate=config.sampling_rate, hop_length=config.hop_length, num_mel_bins=config.n_mels)
     )
@@ -60,14 +73,25 @@ class ProsodyTextToAudioPipeline(TextToAudioPipeline):
         super().__init__(*args, vocoder=vocoder, **kwargs)
         if self.vocoder is not None and not hasattr(self.vocoder, "config"):
             raise TypeError(f"vocoder must be a model or a model directory, got {type(self.vocoder).__name__}")
+        vocoder_config = getattr(self.model.config, "vocoder_config", None) or getattr(self.vocoder, "config", None)
+        check_mels(vocoder_config, getattr(self, "processor", None))
+
+
+def check_mels(vocoder_config: Any, processor: Any) -> None:
+    """Refuse a vocoder whose mel settings differ from the processor's feature extractor (if both are known)."""
+    extractor = getattr(processor, "feature_extractor", None)
+    if extractor is not None and hasattr(vocoder_config, "check_compatible"):
+        vocoder_config.check_compatible(extractor)
 
 
 def load_text_to_speech(model: Any, vocoder: Any = None) -> tuple[Any, Any]:
     """(a ``TextToWaveformModel``, its ``DualStreamProcessor``) from a directory or model.
 
     ``model`` is a composite text-to-waveform directory, or a text-to-spectrogram (Grad-TTS)
-    directory that is joined to ``vocoder`` (a directory or model; default: Griffin-Lim from its mel
-    settings). The processor is read from the model directory.
+    directory that is joined to ``vocoder`` (a directory or model; default: the directory's
+    ``vocoder/`` sub-folder, else Griffin-Lim from its mel settings); ``vocoder`` also replaces a
+    composite's own. The processor is read from the model directory, and a vocoder whose mel
+    settings differ from its feature extractor's is refused.
     """
     from ..modeling.loading import load_model
     from ..modeling.text_to_waveform import TextToWaveformModel
@@ -83,4 +107,6 @@ def load_text_to_speech(model: Any, vocoder: Any = None) -> tuple[Any, Any]:
         loaded = TextToWaveformModel.from_parts(loaded.tts, load_model(vocoder))
     if not isinstance(model, (str, os.PathLike)) or not os.path.isfile(os.path.join(model, "processor_config.json")):
         raise FileNotFoundError(f"no processor in {model!r}: save the DualStreamProcessor into the model directory")
-    return loaded.eval(), DualStreamProcessor.from_pretrained(model)
+    processor = DualStreamProcessor.from_pretrained(model)
+    check_mels(loaded.config.vocoder_config, processor)
+    return loaded.eval(), processor
