@@ -27,3 +27,6 @@ STATE_FILE_PATTERN: str = "stream_state_rank{rank}.json"
 #: Sub-folder of a text-to-spectrogram model directory that holds its vocoder (HiFi-GAN, ...);
 #: the text-to-speech pipeline and ``prosody-tts synthesize`` use it when present.
 VOCODER_SUBFOLDER: str = "vocoder"
+#: Sub-folder of a converted vocoder that holds generator + discriminators (``init_from`` of a
+#: vocoder recipe: fine-tune a published vocoder with its own discriminators).
+VOCODER_TRAINING_SUBFOLDER: str = "training"

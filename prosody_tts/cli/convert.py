@@ -27,6 +27,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     hifi.add_argument("--tts-model", type=Path, default=None,
                       help="a TTS model directory: refuse the vocoder if its mel settings differ from the model's "
                       "processor, else also save it as the model's vocoder/ sub-folder")  # fmt: skip
+    hifi.add_argument("--discriminators", type=Path, default=None,
+                      help="the matching do_* file: also save generator + discriminators to OUT/training "
+                      "(init_from of a vocoder recipe, to fine-tune with the published discriminators)")  # fmt: skip
     hifi.set_defaults(handler=_cmd_hifigan)
     convert.set_defaults(handler=lambda args: (convert.print_help(), 2)[1])
     return convert
@@ -49,10 +52,10 @@ def _cmd_grad_tts(args: argparse.Namespace) -> int:
 
 
 def _cmd_hifigan(args: argparse.Namespace) -> int:
-    from ..constants import VOCODER_SUBFOLDER
-    from ..modeling.convert_hifigan import convert_hifigan_checkpoint
+    from ..constants import VOCODER_SUBFOLDER, VOCODER_TRAINING_SUBFOLDER
+    from ..modeling.convert_hifigan import convert_hifigan_checkpoint, convert_hifigan_discriminators
 
-    for path in (args.checkpoint, args.config):
+    for path in (args.checkpoint, args.config, *([args.discriminators] if args.discriminators else [])):
         if not path.is_file():
             raise SystemExit(f"prosody-tts convert hifigan: no such file: {path}")
     model = convert_hifigan_checkpoint(args.checkpoint, args.config)
@@ -65,6 +68,14 @@ def _cmd_hifigan(args: argparse.Namespace) -> int:
     count = sum(p.numel() for p in model.parameters())
     print(f"saved {args.out}: HifiGanVocoder, {count:,} parameters, resblock {config.resblock}, "
           f"upsample {list(config.upsample_rates)}, {config.sampling_rate} Hz")  # fmt: skip
+    if args.discriminators is not None:
+        from ..modeling.hifigan_training import HifiGanTrainingModel
+
+        discriminator = convert_hifigan_discriminators(args.discriminators)
+        training = HifiGanTrainingModel.from_generator(model, discriminator)
+        training.save_pretrained(args.out / VOCODER_TRAINING_SUBFOLDER)
+        print(f"saved {args.out / VOCODER_TRAINING_SUBFOLDER}: generator + discriminators, "
+              f"{discriminator.num_parameters():,} discriminator parameters")  # fmt: skip
     if args.tts_model is not None:
         model.save_pretrained(args.tts_model / VOCODER_SUBFOLDER)
         print(f"saved {args.tts_model / VOCODER_SUBFOLDER}: the model's vocoder")

@@ -40,5 +40,7 @@ def run(recipe: list[str]) -> int:
         summary = {"output_dir": result.output_dir, "train": result.train_metrics, "retrieval": retrieval}
         if result.spectrogram_errors is not None:
             summary["spectrogram_errors"] = result.spectrogram_errors
+        if result.copy_synthesis is not None:
+            summary["copy_synthesis"] = result.copy_synthesis
         print(json.dumps(summary, indent=2, default=str))
     return 0

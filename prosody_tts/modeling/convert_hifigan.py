@@ -11,9 +11,17 @@ and names the upsampling layers ``ups``. The conversion:
 * reads the generator sizes and the mel settings from the original ``config.json``
   (:meth:`~prosody_tts.configuration.hifigan.HifiGanConfig.from_original`).
 
+The discriminators (``do_*`` files: ``{"mpd", "msd", "optim_g", "optim_d", "steps", "epoch"}``)
+convert too, for fine-tuning a published vocoder with its own discriminators:
+:func:`convert_hifigan_discriminators` maps ``mpd.discriminators.i`` → ``period.discriminators.i``
+and ``msd.discriminators.i`` → ``scale.discriminators.i``, weight norm (``weight_g``, ``weight_v``)
+and the first scale's spectral norm (``weight_orig``, ``weight_u``, ``weight_v``) onto
+``torch.nn.utils.parametrizations`` (``original0``/``original1``; ``original``, ``0._u``, ``0._v``).
+The optimiser states are not carried over.
+
 Any missing, unexpected or mis-shaped key is an error naming it: nothing is dropped.
 
-``prosody-tts convert hifigan CKPT --config CONFIG_JSON --out DIR``.
+``prosody-tts convert hifigan CKPT --config CONFIG_JSON --out DIR [--discriminators DO_FILE]``.
 """
 
 from __future__ import annotations
@@ -31,9 +39,21 @@ from ..configuration.hifigan import HifiGanConfig
 from .hifigan import HifiGanVocoder, fold_weight_norm
 from .loading import load_exactly
 
-__all__ = ["convert_hifigan_checkpoint", "convert_hifigan_state_dict", "load_original_generator"]
+__all__ = [
+    "convert_hifigan_checkpoint",
+    "convert_hifigan_discriminators",
+    "convert_hifigan_state_dict",
+    "load_original_generator",
+]
 
 _RENAMES = ((re.compile(r"^ups\."), "upsampler."),)
+#: old-API parameter suffix → parametrisation suffix (weight norm, then spectral norm)
+_NORM_SUFFIXES = {
+    "weight_g": "parametrizations.weight.original0",
+    "weight_v": "parametrizations.weight.original1",
+    "weight_orig": "parametrizations.weight.original",
+    "weight_u": "parametrizations.weight.0._u",
+}
 
 
 def load_original_generator(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -89,4 +109,36 @@ def convert_hifigan_checkpoint(
     model.eval()
     if out_dir is not None:
         model.save_pretrained(out_dir)
+    return model
+
+
+def convert_hifigan_discriminators(
+    checkpoint: str | os.PathLike | Mapping[str, Any], config: Any = None
+) -> Any:
+    """Our :class:`HifiGanDiscriminator` holding an original ``do_*`` file's MPD and MSD weights.
+
+    Args:
+        checkpoint: the ``do_*`` path or its loaded dict (``{"mpd": ..., "msd": ...}``).
+        config: the discriminators' config (default: the original sizes).
+    """
+    from ..configuration.hifigan_training import HifiGanDiscriminatorConfig
+    from .hifigan_discriminator import HifiGanDiscriminator
+
+    if isinstance(checkpoint, (str, os.PathLike)):
+        if not os.path.isfile(checkpoint):
+            raise FileNotFoundError(f"no checkpoint file {os.fspath(checkpoint)!r}")
+        checkpoint = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    if not isinstance(checkpoint, Mapping) or not {"mpd", "msd"} <= set(checkpoint):
+        raise ValueError("not a HiFi-GAN discriminator checkpoint (a do_* file holding 'mpd' and 'msd')")
+    state: dict[str, torch.Tensor] = {}
+    for theirs, ours in (("mpd", "period"), ("msd", "scale")):
+        for key, value in checkpoint[theirs].items():
+            key = re.sub(r"^module\.", "", key)
+            scale_zero = theirs == "msd" and key.startswith("discriminators.0.")
+            head, _, suffix = key.rpartition(".")
+            if suffix == "weight_v" and scale_zero:  # spectral norm's v vector, not weight norm's direction
+                suffix = "parametrizations.weight.0._v"
+            state[f"{ours}.{head}.{_NORM_SUFFIXES.get(suffix, suffix)}"] = value
+    model = HifiGanDiscriminator(config or HifiGanDiscriminatorConfig())
+    load_exactly(model, state, "the HiFi-GAN discriminator checkpoint")
     return model

@@ -12,6 +12,7 @@ Stage 1 (``stage="mlm"``) trains ``DualStreamForMaskedLM``; stage 2 (``stage="co
 text tower (``init_from``) and trains everything jointly; stage 3 is stage 2 with
 ``batch_sampler="same"`` starting from a stage-2 model directory. Every stage leaves a model
 directory (``output_dir``) that ``AutoModel``/``AutoProcessor.from_pretrained`` load.
+``stage="tts"`` trains Grad-TTS (:mod:`.tts_stage`), ``stage="vocoder"`` HiFi-GAN (:mod:`.vocoder_stage`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["DataArguments", "ModelArguments", "StageArguments", "StageResult", "parse_recipe", "run_recipe", "run_stage"]
 
-STAGES = ("mlm", "contrastive", "tts")
+STAGES = ("mlm", "contrastive", "tts", "vocoder")
+VOCODER_FEATURES = ("ground_truth", "tts")
 TTS_PRESETS = ("tiny", "paper")
 CORPORA = ("embedded", "festvox_ru")
 SIZES = ("tiny", "base")
@@ -60,6 +62,10 @@ class ModelArguments:
     tts_preset: str = field(default="tiny", metadata={"help": f"tts decoder/predictor sizes, one of {TTS_PRESETS}"})
     freeze_encoder: bool = field(default=False, metadata={"help": "tts: keep the dual-stream encoder fixed"})
     tts_overrides: str | None = field(default=None, metadata={"help": "JSON dict of GradTTSConfig fields"})
+    vocoder_preset: str = field(
+        default="tiny", metadata={"help": "vocoder: HiFi-GAN size, 'tiny', 'v1', 'v2' or 'v3' (init_from: a generator or a vocoder training dir)"}
+    )
+    vocoder_overrides: str | None = field(default=None, metadata={"help": "JSON dict of HifiGanConfig fields"})
 
 
 @dataclass
@@ -109,6 +115,17 @@ class StageArguments:
     sample_every_steps: int = field(default=0, metadata={"help": "tts: log a held-out synthesis to TensorBoard (0 = never)"})
     evaluate_spectrograms: bool = field(default=True, metadata={"help": "tts: held-out mel L1 and duration error after training"})
     eval_timesteps: int = field(default=10, metadata={"help": "tts: reverse steps of the held-out evaluation"})
+    segment_size: int = field(default=8192, metadata={"help": "vocoder: samples per training window (a multiple of the hop)"})
+    vocoder_features: str = field(
+        default="ground_truth",
+        metadata={"help": f"vocoder: train on {VOCODER_FEATURES[0]!r} mels or on 'tts' mels of tts_model (teacher-forced)"},
+    )
+    tts_model: str | None = field(default=None, metadata={"help": "vocoder: the Grad-TTS dir whose mels to train on"})
+    lr_decay: float = field(default=0.999, metadata={"help": "vocoder: both rates × lr_decay every lr_decay_steps"})
+    lr_decay_steps: int = field(default=1000, metadata={"help": "vocoder: steps between two decays (the original: an epoch)"})
+    evaluate_copy_synthesis: bool = field(
+        default=True, metadata={"help": "vocoder: held-out copy-synthesis mel L1 / MCD, against Griffin-Lim"}
+    )
 
 
 @dataclass
@@ -123,6 +140,8 @@ class StageResult:
     process_index: int = 0
     #: tts: held-out spectrogram errors (``evaluation.spectrograms.SpectrogramErrors.to_dict()``)
     spectrogram_errors: dict[str, Any] | None = None
+    #: vocoder: held-out copy-synthesis scores per vocoder (``CopySynthesisScores.to_dict()``)
+    copy_synthesis: dict[str, Any] | None = None
 
 
 def parse_recipe(
@@ -197,17 +216,7 @@ def _prepared(
 
     from ..data.prepared import prepare_corpus
 
-    _check_choice("corpus", data_args.corpus, CORPORA)
-    if data_args.corpus == "festvox_ru":
-        from ..data.sources.festvox import festvox_split, load_festvox_ru
-
-        source = festvox_split(load_festvox_ru(data_args.corpus_dir), split)
-    else:
-        from ..data.sources.embedded import load_embedded_corpus
-
-        if data_args.corpus_dir is None:
-            raise ValueError("DataArguments.corpus_dir is required (an embedded corpus: prosody-tts corpus build)")
-        source = load_embedded_corpus(data_args.corpus_dir, split)
+    source = _source(data_args, split)
     root = Path(data_args.prepared_dir or Path(training_args.output_dir).parent / "prepared")
     order = training_args.main_process_first(desc=f"prepare {split}") if all_ranks else nullcontext()
     with order:
@@ -219,6 +228,20 @@ def _prepared(
             desc=f"preparing {split}",
             require_durations=require_durations,
         )
+
+
+def _source(data_args: DataArguments, split: str) -> Any:
+    """The canonical examples of ``split`` of the recipe's corpus (audio undecoded)."""
+    _check_choice("corpus", data_args.corpus, CORPORA)
+    if data_args.corpus == "festvox_ru":
+        from ..data.sources.festvox import festvox_split, load_festvox_ru
+
+        return festvox_split(load_festvox_ru(data_args.corpus_dir), split)
+    from ..data.sources.embedded import load_embedded_corpus
+
+    if data_args.corpus_dir is None:
+        raise ValueError("DataArguments.corpus_dir is required (an embedded corpus: prosody-tts corpus build)")
+    return load_embedded_corpus(data_args.corpus_dir, split)
 
 
 def _text_stream(data_args: DataArguments, training_args: TrainingArguments, processor: Any) -> Any:
@@ -392,6 +415,10 @@ def run_stage(
         from .tts_stage import run_tts_stage
 
         run = run_tts_stage
+    elif stage_args.stage == "vocoder":
+        from .vocoder_stage import run_vocoder_stage
+
+        run = run_vocoder_stage
     else:
         run = run_mlm_stage if stage_args.stage == "mlm" else run_contrastive_stage
     result = run(model_args, data_args, stage_args, training_args, processor)
