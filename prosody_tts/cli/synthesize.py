@@ -68,7 +68,10 @@ def _cmd_synthesize(args: argparse.Namespace) -> int:
     lines, many = _lines(args)
     if not lines:
         raise SystemExit("prosody-tts synthesize: no text to speak")
-    model, processor = load_text_to_speech(args.model, args.vocoder)
+    try:
+        model, processor = load_text_to_speech(args.model, args.vocoder)
+    except (OSError, TypeError, ValueError) as error:  # a missing dir, not a TTS model, mismatched mels
+        raise SystemExit(f"prosody-tts synthesize: {error}") from error
     out = args.out or Path("synthesized" if many else "out.wav")
     if many:
         out.mkdir(parents=True, exist_ok=True)

@@ -161,7 +161,7 @@ class VocoderSegmentDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
+    def __getitem__(self, index: int) -> dict[str, Any]:
         row = self.rows[index]
         features, waveform = row["input_features"], row["waveform"]
         size, hop = self.segment_frames, self.hop_length
@@ -169,6 +169,7 @@ class VocoderSegmentDataset(torch.utils.data.Dataset):
         if frames >= size:
             start = int(np.random.default_rng([self.seed, self.epoch, index]).integers(0, frames - size + 1))
             return {
+                "id": row["id"],
                 "input_features": features[start : start + size],
                 "waveform": waveform[start * hop : (start + size) * hop],
             }
@@ -176,7 +177,7 @@ class VocoderSegmentDataset(torch.utils.data.Dataset):
         padded_features[:frames] = features
         padded_waveform = np.zeros(size * hop, dtype=np.float32)
         padded_waveform[: frames * hop] = waveform
-        return {"input_features": padded_features, "waveform": padded_waveform}
+        return {"id": row["id"], "input_features": padded_features, "waveform": padded_waveform}
 
 
 class VocoderCollator:

@@ -79,6 +79,10 @@ class VocoderTrainer(SubMetricsMixin, Trainer):
         if hasattr(self.train_dataset, "set_epoch"):
             self.add_callback(SamplerEpochCallback(self.train_dataset))
 
+    def _get_collator_with_removed_columns(self, data_collator: Any, description: str | None = None) -> Any:
+        """The windows' keys (``id`` included) reach the collator, which keeps the model's two."""
+        return data_collator
+
     # ------------------------------------------------------------------ optimisers
     def _adamw(self, parameters: Any, learning_rate: float) -> torch.optim.Optimizer:
         args = self.args

@@ -9,8 +9,15 @@ import torch
 from transformers import AutoModel, AutoModelForTextToWaveform, pipeline
 
 from prosody_tts.cli import main
-from prosody_tts.configuration import DualStreamConfig, GradTTSConfig, GriffinLimConfig, TextToWaveformConfig
-from prosody_tts.modeling import GradTTSModel, GriffinLimVocoder, TextToWaveformModel
+from prosody_tts.configuration import (
+    DualStreamConfig,
+    GradTTSConfig,
+    GriffinLimConfig,
+    HifiGanConfig,
+    TextToWaveformConfig,
+)
+from prosody_tts.configuration.hifigan import HIFIGAN_PRESETS
+from prosody_tts.modeling import GradTTSModel, GriffinLimVocoder, HifiGanVocoder, TextToWaveformModel
 
 SPEAKERS = ["anna", "boris"]
 
@@ -96,3 +103,52 @@ def test_synthesize_command_writes_one_wav_or_one_per_line(tts_dirs, tmp_path, m
     assert (tmp_path / "stdin" / "0001.wav").is_file()
     assert main(["synthesize", "Да.", "--model", str(tts_dirs["full"]), "--out", str(target), "--speaker", "clara"]) == 1
     assert "unknown speaker" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------- HiFi-GAN in the chain
+@pytest.fixture(scope="module")
+def hifigan_dirs(tts_dirs, processor, tmp_path_factory):
+    """A tiny HiFi-GAN; the Grad-TTS dir copied with it in vocoder/; a composite holding it."""
+    import shutil
+
+    from prosody_tts.constants import VOCODER_SUBFOLDER
+
+    torch.manual_seed(0)
+    vocoder = HifiGanVocoder(HifiGanConfig.from_feature_extractor(processor.feature_extractor, **HIFIGAN_PRESETS["tiny"]))
+    root = tmp_path_factory.mktemp("hifigan")
+    dirs = {"vocoder": root / "vocoder", "tts": root / "tts", "full": root / "full"}
+    vocoder.save_pretrained(dirs["vocoder"])
+    shutil.copytree(tts_dirs["tts"], dirs["tts"])
+    vocoder.save_pretrained(dirs["tts"] / VOCODER_SUBFOLDER)
+    TextToWaveformModel.from_parts(tts_dirs["tts"], vocoder, n_timesteps=2).save_pretrained(dirs["full"])
+    processor.save_pretrained(dirs["full"])
+    return dirs
+
+
+def test_pipeline_uses_the_hifigan_a_directory_holds(hifigan_dirs):
+    composite = pipeline("text-to-speech", model=str(hifigan_dirs["full"]))
+    assert isinstance(composite.model.vocoder, HifiGanVocoder)
+    out = composite("Привет.", forward_params={"speaker": "anna"})
+    assert out["sampling_rate"] == 22050 and out["audio"].ndim == 1 and np.isfinite(out["audio"]).all()
+    beside = pipeline("text-to-speech", model=str(hifigan_dirs["tts"]))  # Grad-TTS dir with vocoder/
+    assert isinstance(beside.vocoder, HifiGanVocoder)
+    chosen = pipeline("text-to-speech", model=str(hifigan_dirs["tts"]), vocoder=str(hifigan_dirs["vocoder"]))
+    assert isinstance(chosen.vocoder, HifiGanVocoder)
+
+
+def test_a_vocoder_of_other_mels_is_refused(tts_dirs, processor, tmp_path):
+    other = HifiGanVocoder(HifiGanConfig.from_feature_extractor(processor.feature_extractor, f_max=11025.0, **HIFIGAN_PRESETS["tiny"]))
+    other.save_pretrained(tmp_path / "other")
+    with pytest.raises(ValueError, match=r"mel settings differ \(f_max: vocoder 11025.0 vs mels 8000.0\)"):
+        pipeline("text-to-speech", model=str(tts_dirs["tts"]), vocoder=str(tmp_path / "other"))
+    with pytest.raises(SystemExit, match=r"prosody-tts synthesize: .*f_max"):
+        main(["synthesize", "Да.", "--model", str(tts_dirs["tts"]), "--vocoder", str(tmp_path / "other"), "--out", str(tmp_path / "x.wav")])
+
+
+def test_synthesize_with_a_hifigan_vocoder_directory(tts_dirs, hifigan_dirs, tmp_path):
+    target = tmp_path / "hifigan.wav"
+    code = main(["synthesize", "Привет.", "--model", str(tts_dirs["tts"]), "--vocoder", str(hifigan_dirs["vocoder"]),
+                 "--out", str(target), "--speaker", "anna", "--steps", "2"])  # fmt: skip
+    assert code == 0
+    audio, rate = soundfile.read(target)
+    assert rate == 22050 and len(audio) > 0

@@ -1,9 +1,9 @@
 """A tiny training run in its own process, for the resume (SIGKILL) and the 2-process tests.
 
 Usage: python _train_worker.py SPEC.json   (or under torchrun). SPEC keys:
-  stage ("mlm" | "contrastive" | "tts"), prepared_dir, output_dir, record (jsonl path per rank: {rank}),
+  stage ("mlm" | "contrastive" | "tts" | "vocoder"), prepared_dir, output_dir, record (jsonl path per rank: {rank}),
   max_steps, save_steps, kill_at_step (optional: SIGKILL itself after that step),
-  resume (bool), batch_size (tts: max_frames), seed, use_cpu.
+  resume (bool), batch_size (tts: max_frames), seed, use_cpu; vocoder: corpus_dir (the embedded corpus).
 Every logged loss and every collated batch's content is appended to the record file, flushed.
 """
 
@@ -62,6 +62,8 @@ def recording_collator(collator, recorder, stage):
             content = {"ids": batch["phoneme_input_ids"].tolist(), "labels": batch["phoneme_labels"].tolist()}
         elif stage == "tts":
             content = {"rows": [str(row["id"]) for row in items], "frames": batch["spectrogram_lengths"].tolist()}
+        elif stage == "vocoder":
+            content = {"rows": [str(item["id"]) for item in items], "audio_sum": float(batch["waveform"].double().sum())}
         else:
             content = {"occurrences": [[it["occurrence"].utterance_id, it["occurrence"].position] for it in items]}
         recorder.write({"kind": "batch", **content})
@@ -92,6 +94,7 @@ def main(spec_path):
         use_cpu=True,
         dataloader_num_workers=0,
         disable_tqdm=True,
+        ddp_find_unused_parameters=spec["stage"] == "vocoder",
     )
     callbacks = [recorder] + ([KillAt(spec["kill_at_step"])] if spec.get("kill_at_step") else [])
     if spec["stage"] == "mlm":
@@ -105,6 +108,20 @@ def main(spec_path):
         trainer = TextToSpeechTrainer(
             model=GradTTSModel(config), args=args, train_dataset=corpus, processor=processor, callbacks=callbacks,
             speaker_to_id={name: i for i, name in enumerate(speakers)}, max_frames=spec["batch_size"],
+        )
+    elif spec["stage"] == "vocoder":
+        from prosody_tts.configuration.hifigan_training import HifiGanTrainingConfig
+        from prosody_tts.data.sources.embedded import load_embedded_corpus
+        from prosody_tts.data.vocoder import VocoderSegmentDataset, load_vocoder_utterances
+        from prosody_tts.modeling.hifigan_training import HifiGanTrainingModel
+        from prosody_tts.trainers.vocoder import VocoderTrainer
+
+        extractor = processor.feature_extractor
+        rows, _ = load_vocoder_utterances(load_embedded_corpus(spec["corpus_dir"], "train"), extractor, show_progress=False)
+        dataset = VocoderSegmentDataset(rows, 8, extractor.hop_length, float(extractor.padding_value), seed=spec["seed"])
+        trainer = VocoderTrainer(
+            model=HifiGanTrainingModel(HifiGanTrainingConfig.tiny()), args=args, train_dataset=dataset,
+            callbacks=callbacks, lr_decay=0.9, lr_decay_steps=2,
         )
     else:
         model = ProsodyContrastiveModel(ProsodyContrastiveConfig.tiny())

@@ -157,10 +157,11 @@ def prepared_dir(prepared_tiny, tmp_path_factory):
     return str(Path(rows.cache_files[0]["filename"]).parent)
 
 
-@pytest.mark.parametrize("stage", ["mlm", "contrastive", "tts"])
-def test_sigkilled_run_resumes_with_the_same_data_and_losses(tmp_path, prepared_dir, stage):
+@pytest.mark.parametrize("stage", ["mlm", "contrastive", "tts", "vocoder"])
+def test_sigkilled_run_resumes_with_the_same_data_and_losses(tmp_path, prepared_dir, tiny_corpus_dir, stage):
     size = TTS_MAX_FRAMES if stage == "tts" else 8
-    base = dict(stage=stage, prepared_dir=prepared_dir, max_steps=6, save_steps=2, batch_size=size, seed=0)
+    base = dict(stage=stage, prepared_dir=prepared_dir, max_steps=6, save_steps=2, batch_size=size, seed=0,
+                corpus_dir=str(tiny_corpus_dir))
     full = _run({**base, "name": "full", "output_dir": str(tmp_path / "full"), "record": str(tmp_path / "full.jsonl")}, tmp_path)
     assert full.returncode == 0, full.stderr[-3000:]
     killed_spec = {**base, "name": "killed", "output_dir": str(tmp_path / "run"), "record": str(tmp_path / "killed.jsonl"),
@@ -183,6 +184,9 @@ def test_sigkilled_run_resumes_with_the_same_data_and_losses(tmp_path, prepared_
         assert killed_logs[step]["loss"] == full_logs[step]["loss"]
     for step in (5, 6):
         assert abs(resumed_logs[step]["loss"] - full_logs[step]["loss"]) <= 1e-6, (step, resumed_logs[step], full_logs[step])
+        if stage == "vocoder":  # the discriminators' optimiser and schedule were restored too
+            for part in ("discriminator_loss", "learning_rate"):
+                assert resumed_logs[step][part] == pytest.approx(full_logs[step][part], rel=1e-6, abs=1e-9), part
     # the same batches, in the same order
     full_batches = _records(tmp_path / "full.jsonl", "batch")
     resumed_batches = _records(tmp_path / "resumed.jsonl", "batch")
@@ -192,11 +196,12 @@ def test_sigkilled_run_resumes_with_the_same_data_and_losses(tmp_path, prepared_
     assert resumed_final["param_norm"] == pytest.approx(full_final["param_norm"], rel=1e-6)
 
 
-@pytest.mark.parametrize("stage", ["mlm", "contrastive", "tts"])
-def test_two_cpu_processes_train_on_disjoint_data_with_all_negatives(tmp_path, prepared_dir, stage):
+@pytest.mark.parametrize("stage", ["mlm", "contrastive", "tts", "vocoder"])
+def test_two_cpu_processes_train_on_disjoint_data_with_all_negatives(tmp_path, prepared_dir, tiny_corpus_dir, stage):
     size = TTS_MAX_FRAMES if stage == "tts" else 4
     spec = dict(name=f"ddp-{stage}", stage=stage, prepared_dir=prepared_dir, max_steps=3, save_steps=100, batch_size=size,
-                seed=0, output_dir=str(tmp_path / "ddp"), record=str(tmp_path / "rank{rank}.jsonl"))
+                seed=0, output_dir=str(tmp_path / "ddp"), record=str(tmp_path / "rank{rank}.jsonl"),
+                corpus_dir=str(tiny_corpus_dir))
     run = _run(spec, tmp_path, torchrun=2)
     assert run.returncode == 0, run.stderr[-4000:]
     finals = [_records(tmp_path / f"rank{r}.jsonl", "final")[0] for r in (0, 1)]
@@ -219,6 +224,12 @@ def test_two_cpu_processes_train_on_disjoint_data_with_all_negatives(tmp_path, p
             assert all(len(b[step]["rows"]) * max(b[step]["frames"]) <= TTS_MAX_FRAMES for b in batches)
         logs = _records(tmp_path / "rank0.jsonl", "log")
         assert logs and all(all(part in entry for part in ("duration_loss", "prior_loss", "diffusion_loss")) for entry in logs)
+    elif stage == "vocoder":
+        for step in range(3):
+            left, right = set(batches[0][step]["rows"]), set(batches[1][step]["rows"])
+            assert len(left) == len(right) == 4 and not left & right  # each rank its own windows
+        logs = _records(tmp_path / "rank0.jsonl", "log")
+        assert logs and all(all(part in entry for part in ("discriminator_loss", "mel_loss")) for entry in logs)
     else:
         assert batches[0] != batches[1]  # each rank masked and read its own rows
 
