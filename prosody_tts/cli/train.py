@@ -2,7 +2,8 @@
 
 The same command runs on one process, under ``torchrun`` and under ``accelerate launch`` (through
 ``recipes/train.py``). The main process prints a JSON summary: output directory, train metrics and,
-for stages 2/3, held-out retrieval.
+for stages 2/3, held-out retrieval; for the tts stage, the held-out spectrogram errors; for the
+vocoder stage, the copy-synthesis scores.
 """
 
 from __future__ import annotations

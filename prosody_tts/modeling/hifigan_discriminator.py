@@ -52,6 +52,17 @@ def _spectral_norm(module: nn.Module) -> nn.Module:
     return nn.utils.parametrizations.spectral_norm(module)
 
 
+def _score(convs: nn.ModuleList, conv_post: nn.Module, hidden: torch.Tensor, slope: float) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Convolutions with LeakyReLU, then ``conv_post``: the flattened scores and every layer's output."""
+    maps = []
+    for conv in convs:
+        hidden = nn.functional.leaky_relu(conv(hidden), slope)
+        maps.append(hidden)
+    hidden = conv_post(hidden)
+    maps.append(hidden)
+    return torch.flatten(hidden, 1, -1), maps
+
+
 @dataclass
 class HifiGanDiscriminatorOutput(ModelOutput):
     """Scores and feature maps of every sub-discriminator (periods first, then scales).
@@ -88,14 +99,7 @@ class PeriodDiscriminator(nn.Module):
         batch, channels, samples = waveform.shape
         if samples % self.period:
             waveform = nn.functional.pad(waveform, (0, self.period - samples % self.period), "reflect")
-        hidden = waveform.view(batch, channels, -1, self.period)
-        maps = []
-        for conv in self.convs:
-            hidden = nn.functional.leaky_relu(conv(hidden), self.slope)
-            maps.append(hidden)
-        hidden = self.conv_post(hidden)
-        maps.append(hidden)
-        return torch.flatten(hidden, 1, -1), maps
+        return _score(self.convs, self.conv_post, waveform.view(batch, channels, -1, self.period), self.slope)
 
 
 class ScaleDiscriminator(nn.Module):
@@ -118,13 +122,7 @@ class ScaleDiscriminator(nn.Module):
         self.conv_post = norm(nn.Conv1d(channels[-1], 1, 3, 1, padding=1))
 
     def forward(self, waveform: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        hidden, maps = waveform, []
-        for conv in self.convs:
-            hidden = nn.functional.leaky_relu(conv(hidden), self.slope)
-            maps.append(hidden)
-        hidden = self.conv_post(hidden)
-        maps.append(hidden)
-        return torch.flatten(hidden, 1, -1), maps
+        return _score(self.convs, self.conv_post, waveform, self.slope)
 
 
 class MultiPeriodDiscriminator(nn.Module):
