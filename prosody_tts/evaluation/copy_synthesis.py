@@ -15,6 +15,7 @@ it ranks vocoders on the same mels, it is not comparable with MCD figures of oth
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -71,11 +72,15 @@ def evaluate_copy_synthesis(
     coefficients: int = 13,
     seed: int = 0,
     show_progress: bool = True,
+    sample_dir: str | os.PathLike | None = None,
+    samples: int = 2,
 ) -> dict[str, CopySynthesisScores]:
     """Mel L1 and MCD of each vocoder's copy synthesis of ``rows`` (``{waveform, input_features}``).
 
     Each utterance is vocoded alone; a vocoder that draws noise (Griffin-Lim's initial phase) is
-    seeded with ``seed + index`` (same rows → same numbers).
+    seeded with ``seed + index`` (same rows → same numbers). With ``sample_dir``, the first
+    ``samples`` utterances are written there to listen to: ``{id}.original.wav`` and
+    ``{id}.{vocoder}.wav`` (float WAV).
     """
     import inspect
 
@@ -98,6 +103,8 @@ def evaluate_copy_synthesis(
                 target = torch.as_tensor(np.asarray(row["input_features"]), dtype=torch.float32)
                 extra = {"generator": torch.Generator(device=device).manual_seed(seed + i)} if seeded else {}
                 waveform = vocoder(target[None].to(device), return_dict=True, **extra).waveform[0].float().cpu().numpy()
+                if sample_dir is not None and i < samples:
+                    _write(sample_dir, row, name, waveform, rate)
                 again = feature_extractor(waveform, sampling_rate=rate, return_tensors="pt")["input_features"][0]
                 frames = min(again.shape[0], target.shape[0])
                 l1.append(float((again[:frames] - target[:frames]).abs().mean()))
@@ -107,3 +114,13 @@ def evaluate_copy_synthesis(
             mcd_db_std=float(np.std(mcd)), utterances=len(l1), cepstral_coefficients=coefficients,
         )  # fmt: skip
     return scores
+
+
+def _write(folder: str | os.PathLike, row: Mapping[str, Any], name: str, waveform: np.ndarray, rate: int) -> None:
+    import soundfile
+
+    os.makedirs(folder, exist_ok=True)
+    stem = os.path.join(folder, str(row.get("id", "utterance")))
+    if not os.path.isfile(f"{stem}.original.wav"):
+        soundfile.write(f"{stem}.original.wav", np.asarray(row["waveform"], dtype=np.float32), rate, subtype="FLOAT")
+    soundfile.write(f"{stem}.{name}.wav", waveform.astype(np.float32), rate, subtype="FLOAT")

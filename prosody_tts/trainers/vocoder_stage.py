@@ -10,6 +10,7 @@
       ─► output_dir (generator + discriminators: continue from it) and output_dir/vocoder (the
          generator alone, folded: the inference vocoder) + the processor
       ─ eval split: copy-synthesis mel L1 / MCD, trained generator vs Griffin-Lim ─► copy_synthesis.json
+                    (+ two utterances as WAV, original and each vocoder ─► copy_synthesis_samples/)
 
 ``python recipes/train.py recipes/tiny/hifigan.json`` (CPU) ·
 ``accelerate launch recipes/train.py recipes/paper/hifigan.json`` (GPUs).
@@ -42,6 +43,8 @@ logger = logging.getLogger(__name__)
 __all__ = ["build_vocoder_model", "run_vocoder_stage"]
 
 COPY_SYNTHESIS_FILE = "copy_synthesis.json"
+#: held-out utterances re-synthesised by each vocoder, to listen to
+COPY_SYNTHESIS_SAMPLES = "copy_synthesis_samples"
 
 
 def build_vocoder_model(model_args: ModelArguments, feature_extractor: Any) -> tuple[Any, str]:
@@ -157,5 +160,8 @@ def _copy_synthesis(
         _source(data_args, data_args.eval_split), extractor, show_progress=stage_args.show_progress, desc="vocoder eval"
     )
     vocoders = {"hifigan": generator, "griffin_lim_32": GriffinLimVocoder(GriffinLimConfig.from_feature_extractor(extractor))}
-    scores = evaluate_copy_synthesis(vocoders, rows, extractor, seed=training_args.seed, show_progress=stage_args.show_progress)
+    scores = evaluate_copy_synthesis(
+        vocoders, rows, extractor, seed=training_args.seed, show_progress=stage_args.show_progress,
+        sample_dir=Path(training_args.output_dir, COPY_SYNTHESIS_SAMPLES),
+    )  # fmt: skip
     return {name: score.to_dict() for name, score in scores.items()}

@@ -92,6 +92,8 @@ def test_vocoder_stage_leaves_generator_training_dir_and_copy_synthesis_scores(t
     scores = json.loads((out / "copy_synthesis.json").read_text())
     assert scores == result.copy_synthesis and set(scores) == {"hifigan", "griffin_lim_32"}
     assert all(math.isfinite(s["mel_l1"]) and math.isfinite(s["mcd_db"]) for s in scores.values())
+    wavs = sorted(p.name.split(".", 1)[1] for p in (out / "copy_synthesis_samples").iterdir())
+    assert wavs == ["griffin_lim_32.wav", "griffin_lim_32.wav", "hifigan.wav", "hifigan.wav", "original.wav", "original.wav"]
     # continue both players, or fine-tune the generator with new discriminators
     again = _stage(tmp_path / "continued", tiny_corpus_dir, "--init_from", str(out), "--evaluate_copy_synthesis", "false")
     assert again.copy_synthesis is None
