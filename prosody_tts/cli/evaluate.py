@@ -60,6 +60,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     retrieval.add_argument("--out", type=Path, default=None, help=f"write {REPORT_FILE}, {RESULT_FILE} and PNGs here")
     retrieval.add_argument("--json", action="store_true", help="print the result as JSON instead of the table")
     retrieval.set_defaults(handler=run_evaluate)
+    from . import evaluate_synthesis
+
+    evaluate_synthesis.add_parsers(commands)
     evaluate.set_defaults(handler=lambda args: (evaluate.print_help(), 2)[1])
     return evaluate
 

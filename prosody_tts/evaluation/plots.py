@@ -21,7 +21,9 @@ __all__ = [
     "DEFAULT_CURVE_KEYS",
     "figure_image",
     "log_figures_to_tensorboard",
+    "plot_f0_contours",
     "plot_loss_curves",
+    "plot_metric_distributions",
     "plot_per_phoneme_recall",
     "plot_similarity_matrix",
     "plot_spectrograms",
@@ -305,3 +307,80 @@ def plot_spectrograms(
     if path is not None:
         _save(figure, path, dpi)
     return figure
+
+
+def plot_f0_contours(
+    contours: Mapping[str, Mapping[str, Any]],
+    path: str | os.PathLike | None = None,
+    *,
+    frame_seconds: float,
+    dpi: int = 110,
+) -> Any:
+    """One panel per utterance: reference F0 and the synthesised F0 warped onto the reference's time axis.
+
+    Args:
+        contours: utterance id → ``{"reference_f0" (T_r,), "synthesized_f0" (T_s,), "path" (N, 2)}``
+            (NaN = unvoiced), as :func:`~prosody_tts.evaluation.prosody.score_acoustics` returns.
+        frame_seconds: seconds per F0 frame (the x axis).
+    """
+    if not contours:
+        raise ValueError("no F0 contours to plot")
+    figure = _figure_class()(figsize=(9.0, 2.0 * len(contours) + 0.6))
+    for row, (name, track) in enumerate(contours.items(), start=1):
+        reference = np.asarray(track["reference_f0"], dtype=np.float64)
+        synthesized = np.asarray(track["synthesized_f0"], dtype=np.float64)
+        warp = np.asarray(track["path"], dtype=np.int64)
+        warp = warp[(warp[:, 0] < len(reference)) & (warp[:, 1] < len(synthesized))]
+        axes = figure.add_subplot(len(contours), 1, row)
+        axes.plot(np.arange(len(reference)) * frame_seconds, reference, color="black", linewidth=1.4, label="reference")
+        axes.plot(warp[:, 0] * frame_seconds, synthesized[warp[:, 1]], color="tab:orange", linewidth=1.0,
+                  label="synthesized (DTW-warped)")  # fmt: skip
+        axes.set_title(str(name), fontsize=9)
+        axes.set_ylabel("F0 (Hz)")
+        axes.grid(alpha=0.3)
+        if row == 1:
+            axes.legend(fontsize=8, loc="upper right")
+    axes.set_xlabel("reference time (s)")
+    figure.tight_layout()
+    if path is not None:
+        _save(figure, path, dpi)
+    return figure
+
+
+def plot_metric_distributions(
+    records: Sequence[Mapping[str, Any]],
+    metrics: Mapping[str, str],
+    path: str | os.PathLike | None = None,
+    *,
+    bins: int = 20,
+    dpi: int = 110,
+) -> Any:
+    """A histogram per metric of its per-utterance values (NaN left out; the title says how many).
+
+    Args:
+        records: per-utterance records.
+        metrics: record key → axis label, for the keys to draw (absent keys are skipped).
+    """
+    present = {key: label for key, label in metrics.items() if any(_is_number(r.get(key)) for r in records)}
+    if not present:
+        raise ValueError("none of the metrics has a value to plot")
+    columns = min(3, len(present))
+    rows = math.ceil(len(present) / columns)
+    figure = _figure_class()(figsize=(3.4 * columns, 2.6 * rows))
+    for index, (key, label) in enumerate(present.items(), start=1):
+        values = np.array([float(r[key]) for r in records if _is_number(r.get(key))], dtype=np.float64)
+        finite = values[np.isfinite(values)]
+        axes = figure.add_subplot(rows, columns, index)
+        if len(finite):
+            axes.hist(finite, bins=bins, color="tab:blue", alpha=0.8)
+            axes.axvline(finite.mean(), color="black", linestyle="--", linewidth=1.0)
+        axes.set_title(f"{label} (n={len(finite)}, undefined {len(values) - len(finite)})", fontsize=8)
+        axes.tick_params(labelsize=7)
+    figure.tight_layout()
+    if path is not None:
+        _save(figure, path, dpi)
+    return figure
+
+
+def _is_number(value: Any) -> bool:  # NaN included (drawn as "undefined")
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
