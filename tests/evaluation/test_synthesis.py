@@ -58,7 +58,7 @@ def test_texts_files(tmp_path):
     (tmp_path / "t.jsonl").write_text('{"id": "a", "text": "x", "reference_durations": [1, 2]}\n', encoding="utf-8")
     assert read_texts(tmp_path / "t.jsonl")["a"]["reference_durations"] == [1, 2]
     (tmp_path / "bad.tsv").write_text("no tab here\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="bad.tsv:1"):
+    with pytest.raises(ValueError, match=r"bad\.tsv:1"):
         read_texts(tmp_path / "bad.tsv")
     (tmp_path / "dup.tsv").write_text("a\tx\na\ty\n", encoding="utf-8")
     with pytest.raises(ValueError, match="twice"):
