@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_parsers", "run_pairs"]
+__all__ = ["add_parsers", "corpus_rows", "run_pairs", "run_tts"]
 
 PROG = "prosody-tts evaluate pairs"
 
@@ -50,6 +50,22 @@ def add_parsers(commands: Any) -> None:
     pairs.add_argument("--out", type=Path, required=True, help="write records.jsonl, summary.json, report.md, PNGs")
     _add_metric_options(pairs)
     pairs.set_defaults(handler=run_pairs)
+
+    tts = commands.add_parser(
+        "tts",
+        help="synthesise a corpus split with a trained TTS model, then evaluate it against the recordings",
+        description="Synthesise the held-out split with --model and run the `evaluate pairs` metrics on it.",
+    )
+    tts.add_argument("--model", type=Path, required=True, help="a text-to-waveform or Grad-TTS directory")
+    tts.add_argument("--vocoder", type=Path, default=None, help="a vocoder directory (default: the model's)")
+    tts.add_argument("--data", required=True, help="an embedded-corpus directory, or 'festvox' (festvox-ru)")
+    tts.add_argument("--split", default="heldout", help="the split to synthesise (default: heldout)")
+    tts.add_argument("--limit", type=int, default=None, help="only the first N utterances")
+    tts.add_argument("--steps", type=int, default=None, help="reverse diffusion steps (default: the model's)")
+    tts.add_argument("--temperature", type=float, default=None, help="noise temperature (default: the model's)")
+    tts.add_argument("--out", type=Path, required=True, help="OUT/synthesized/*.wav and the report files")
+    _add_metric_options(tts)
+    tts.set_defaults(handler=run_tts)
 
 
 def options_from_args(args: argparse.Namespace) -> Any:
@@ -94,3 +110,43 @@ def run_pairs(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ImportError, OSError) as err:  # a model that cannot be loaded
         raise SystemExit(f"{PROG}: {err}") from err
     return report(evaluation, tracks, args, f"Synthesis evaluation: {args.synthesized} against {args.reference}")
+
+
+def corpus_rows(data: str, split: str) -> list[dict[str, Any]]:
+    """Rows of an embedded-corpus directory's split, or of festvox-ru (``data="festvox"``)."""
+    if data == "festvox":
+        from ..data.sources.festvox import festvox_split, load_festvox_ru
+
+        return festvox_split(load_festvox_ru(), split)
+    folder = Path(data)
+    if not (folder / f"{split}.jsonl").is_file():
+        raise FileNotFoundError(f"{folder} is not an embedded corpus with {split}.jsonl (or give 'festvox')")
+    from ..data.sources.embedded import load_embedded_corpus
+
+    return list(load_embedded_corpus(folder, split))
+
+
+def run_tts(args: argparse.Namespace) -> int:
+    """Synthesise ``--split`` of ``--data`` with ``--model`` into OUT/synthesized, then evaluate the pairs."""
+    from ..evaluation.synthesis import PairProblem, evaluate_pairs
+    from ..pipelines.corpus_synthesis import synthesize_corpus
+    from ..pipelines.text_to_speech import load_text_to_speech
+
+    prog = "prosody-tts evaluate tts"
+    try:
+        rows = corpus_rows(args.data, args.split)
+        model, processor = load_text_to_speech(str(args.model), None if args.vocoder is None else str(args.vocoder))
+        entries, failed = synthesize_corpus(
+            model, processor, rows, args.out / "synthesized", n_timesteps=args.steps,
+            temperature=args.temperature, seed=args.seed, limit=args.limit,
+        )  # fmt: skip
+    except (OSError, TypeError, ValueError) as err:  # a missing dir, not a TTS model, mismatched mels, bad data
+        raise SystemExit(f"{prog}: {err}") from err
+    items = [(e["id"], e["reference"], e["synthesized"]) for e in entries]
+    texts = {e["id"]: {k: v for k, v in e.items() if k not in ("id", "reference", "synthesized") and v is not None} for e in entries}
+    problems = [PairProblem(key, reason) for key, reason in failed]
+    try:
+        evaluation, tracks = evaluate_pairs(items, options_from_args(args), texts=texts, problems=problems)
+    except (FileNotFoundError, ImportError, OSError) as err:
+        raise SystemExit(f"{prog}: {err}") from err
+    return report(evaluation, tracks, args, f"Synthesis evaluation: {args.model} on {args.data} ({args.split})")
