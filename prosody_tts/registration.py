@@ -31,6 +31,7 @@ def register_auto_classes() -> None:
         HifiGanConfig,
         HifiGanDiscriminatorConfig,
         HifiGanTrainingConfig,
+        PhonemeRecognizerConfig,
         ProsodyContrastiveConfig,
         TextToWaveformConfig,
     )
@@ -41,6 +42,7 @@ def register_auto_classes() -> None:
         GradTTSModel,
         GriffinLimVocoder,
         HifiGanVocoder,
+        PhonemeRecognizerModel,
         ProsodyContrastiveModel,
         TextToWaveformModel,
     )
@@ -66,6 +68,8 @@ def register_auto_classes() -> None:
     AutoModel.register(HifiGanDiscriminatorConfig, HifiGanDiscriminator, exist_ok=True)
     AutoConfig.register(HifiGanTrainingConfig.model_type, HifiGanTrainingConfig, exist_ok=True)
     AutoModel.register(HifiGanTrainingConfig, HifiGanTrainingModel, exist_ok=True)
+    AutoConfig.register(PhonemeRecognizerConfig.model_type, PhonemeRecognizerConfig, exist_ok=True)
+    AutoModel.register(PhonemeRecognizerConfig, PhonemeRecognizerModel, exist_ok=True)
     AutoConfig.register(GradTTSConfig.model_type, GradTTSConfig, exist_ok=True)
     AutoModel.register(GradTTSConfig, GradTTSModel, exist_ok=True)
     AutoModelForTextToSpectrogram.register(GradTTSConfig, GradTTSModel, exist_ok=True)

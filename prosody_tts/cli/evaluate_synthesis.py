@@ -27,6 +27,11 @@ PROG = "prosody-tts evaluate pairs"
 def _add_metric_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--asr", default=None, help="ASR model (local directory or Hub id) for WER/CER")
     parser.add_argument(
+        "--recognizer", default=None,
+        help="a phoneme-recogniser directory (prosody-tts train recognizer) for the PER proxy; its PER on "
+        "the references is reported beside it",
+    )  # fmt: skip
+    parser.add_argument(
         "--speaker-encoder", default="resemblyzer",
         help="SIM-o encoder: resemblyzer (default), ecapa:DIR, a local x-vector model DIR, or none",
     )  # fmt: skip
@@ -75,7 +80,7 @@ def options_from_args(args: argparse.Namespace) -> Any:
     if args.resamples < 1:
         raise SystemExit(f"{PROG}: --resamples must be >= 1, got {args.resamples}")
     return SynthesisEvaluationOptions(
-        speaker_encoder=encoder, asr=args.asr, mos_proxy=not args.no_mos_proxy, seed=args.seed,
+        speaker_encoder=encoder, asr=args.asr, recognizer=args.recognizer, mos_proxy=not args.no_mos_proxy, seed=args.seed,
         resamples=args.resamples, device=args.device,
     )  # fmt: skip
 

@@ -6,7 +6,8 @@ from .ecapa_tdnn import EcapaTdnnConfig
 from .grad_tts import GradTTSConfig
 from .hifigan import HifiGanConfig
 from .hifigan_training import HifiGanDiscriminatorConfig, HifiGanTrainingConfig
+from .phoneme_recognizer import PhonemeRecognizerConfig
 from .text_to_waveform import TextToWaveformConfig
 from .vocoder import GriffinLimConfig
 
-__all__ = ["DualStreamConfig", "EcapaTdnnConfig", "GradTTSConfig", "GriffinLimConfig", "HifiGanConfig", "HifiGanDiscriminatorConfig", "HifiGanTrainingConfig", "ProsodyContrastiveConfig", "TextToWaveformConfig"]
+__all__ = ["DualStreamConfig", "EcapaTdnnConfig", "GradTTSConfig", "GriffinLimConfig", "HifiGanConfig", "HifiGanDiscriminatorConfig", "HifiGanTrainingConfig", "PhonemeRecognizerConfig", "ProsodyContrastiveConfig", "TextToWaveformConfig"]

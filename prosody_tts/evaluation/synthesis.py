@@ -57,7 +57,12 @@ SUMMARY_METRICS = (
     "ovrl_mos_proxy",
 )
 #: pooled ratios: (name, edits key, reference-length key)
-POOLED_METRICS = (("wer", "word_edits", "reference_words"), ("cer", "char_edits", "reference_chars"))
+POOLED_METRICS = (
+    ("wer", "word_edits", "reference_words"),
+    ("cer", "char_edits", "reference_chars"),
+    ("per", "phoneme_edits", "reference_phonemes"),
+    ("per_ground_truth", "ground_truth_phoneme_edits", "reference_phonemes"),
+)
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,7 @@ class SynthesisEvaluationOptions:
     settings: AnalysisSettings = field(default_factory=AnalysisSettings)
     speaker_encoder: str | None = "resemblyzer"
     asr: str | None = None
+    recognizer: str | None = None
     mos_proxy: bool = True
     confidence: float = 0.95
     resamples: int = 1000
@@ -160,6 +166,10 @@ class SynthesisEvaluator:
                 from .mos_proxy import DnsMos
 
                 self._models[name] = DnsMos()
+            elif name == "recognizer":
+                from .recognition import PhonemeRecognizer
+
+                self._models[name] = PhonemeRecognizer(options.recognizer, options.device)
             elif name == "frontend":
                 from ..text.frontend import RussianFrontend
 
@@ -182,7 +192,11 @@ class SynthesisEvaluator:
         errors: dict[str, str] = {}
         acoustics, tracks = score_acoustics(reference, synthesized, reference_rate, synthesized_rate, self.options.settings)
         record.update(acoustics.to_dict())
-        self._speaking_rate(record, meta, reference, synthesized, reference_rate, synthesized_rate, errors)
+        phonemes = self._phonemes(meta, errors)
+        if phonemes is not None:
+            self._speaking_rate(record, phonemes, reference, synthesized, reference_rate, synthesized_rate)
+            if self.options.recognizer:
+                self._guarded("per", errors, record, lambda: self._per(phonemes, reference, synthesized, reference_rate, synthesized_rate))
         self._durations(record, meta, errors)
         if self.options.speaker_encoder:
             self._guarded("sim_o", errors, record, lambda: self._sim_o(reference, synthesized, reference_rate, synthesized_rate))
@@ -219,24 +233,34 @@ class SynthesisEvaluator:
         transcript = self._model("asr").transcribe(synthesized, rate)
         return {"transcript": transcript, **error_rates(text, transcript)}
 
-    def _speaking_rate(self, record, meta, reference, synthesized, ref_rate, syn_rate, errors) -> None:
+    def _phonemes(self, meta: Mapping[str, Any], errors: dict[str, str]) -> list[str] | None:
+        """The utterance's phonemes: given, else from its text through our front-end, else None."""
+        if meta.get("phonemes") is not None:
+            return [str(p) for p in meta["phonemes"]]
+        if "text" not in meta:
+            return None
+        try:
+            return list(self._model("frontend")(meta["text"]).phonemes)
+        except ValueError as err:
+            errors["phonemes"] = f"cannot phonemise the text (no speaking rate, no PER): {err}"
+            return None
+
+    @staticmethod
+    def _speaking_rate(record, phonemes, reference, synthesized, ref_rate, syn_rate) -> None:
         from ..text.inventory import is_phoneme
         from .prosody import speaking_rate
 
-        phonemes = meta.get("phonemes")
-        if phonemes is None and "text" in meta:
-            try:
-                phonemes = self._model("frontend")(meta["text"]).phonemes
-            except ValueError as err:
-                errors["speaking_rate"] = f"cannot phonemise the text: {err}"
-                return
-        if phonemes is None:
-            return
         count = sum(1 for p in phonemes if is_phoneme(p))
         ref = speaking_rate(count, reference, ref_rate)
         syn = speaking_rate(count, synthesized, syn_rate)
         ratio = syn / ref if ref > 0 else math.nan
-        record.update(speaking_rate_reference=ref, speaking_rate_synthesized=syn, speaking_rate_ratio=ratio, phonemes=count)
+        record.update(speaking_rate_reference=ref, speaking_rate_synthesized=syn, speaking_rate_ratio=ratio, phoneme_count=count)
+
+    def _per(self, phonemes, reference, synthesized, ref_rate, syn_rate) -> dict[str, Any]:
+        recognizer = self._model("recognizer")
+        edits, length = recognizer.edits(synthesized, syn_rate, phonemes)
+        truth, _ = recognizer.edits(reference, ref_rate, phonemes)
+        return {"phoneme_edits": edits, "ground_truth_phoneme_edits": truth, "reference_phonemes": length}
 
     @staticmethod
     def _durations(record: dict[str, Any], meta: Mapping[str, Any], errors: dict[str, str]) -> None:
@@ -341,6 +365,8 @@ _LABELS = {
     "ovrl_mos_proxy": "DNSMOS OVRL (MOS proxy)",
     "wer": "WER (pooled)",
     "cer": "CER (pooled)",
+    "per": "PER of the synthesized audio (recogniser proxy, pooled)",
+    "per_ground_truth": "PER of the references (the same recogniser on ground truth)",
 }
 
 

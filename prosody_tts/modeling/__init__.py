@@ -25,6 +25,7 @@ from .outputs import (
     ProsodyContrastiveOutput,
     VocoderOutput,
 )
+from .phoneme_recognizer import PhonemeRecognizerModel
 from .speaker import SpeakerConditioning
 from .text_to_waveform import TextToWaveformModel
 
@@ -44,6 +45,7 @@ __all__ = [
     "GriffinLimVocoder",
     "HifiGanVocoder",
     "MaskedLMHead",
+    "PhonemeRecognizerModel",
     "ProsodyContrastiveModel",
     "ProsodyContrastiveOutput",
     "RotaryEmbedding",

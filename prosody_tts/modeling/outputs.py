@@ -23,6 +23,7 @@ __all__ = [
     "EcapaTdnnOutput",
     "GradTTSOutput",
     "GradTTSSynthesisOutput",
+    "PhonemeRecognizerOutput",
     "ProsodyContrastiveOutput",
     "TextToWaveformOutput",
     "VocoderOutput",
@@ -189,3 +190,18 @@ class TextToWaveformOutput(ModelOutput):
     spectrogram: torch.FloatTensor | None = None
     spectrogram_lengths: torch.LongTensor | None = None
     durations: torch.FloatTensor | None = None
+
+
+@dataclass
+class PhonemeRecognizerOutput(ModelOutput):
+    """Output of :class:`~prosody_tts.modeling.phoneme_recognizer.PhonemeRecognizerModel`.
+
+    Args:
+        loss: the CTC loss (when ``labels`` are given).
+        logits: (B, T', 1 + P) per-output-frame scores (T' = ⌈T / subsampling⌉), id 0 = the CTC blank.
+        lengths: (B,) real output frames of each item.
+    """
+
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    lengths: torch.LongTensor | None = None

@@ -12,7 +12,8 @@ Stage 1 (``stage="mlm"``) trains ``DualStreamForMaskedLM``; stage 2 (``stage="co
 text tower (``init_from``) and trains everything jointly; stage 3 is stage 2 with
 ``batch_sampler="same"`` starting from a stage-2 model directory. Every stage leaves a model
 directory (``output_dir``) that ``AutoModel``/``AutoProcessor.from_pretrained`` load.
-``stage="tts"`` trains Grad-TTS (:mod:`.tts_stage`), ``stage="vocoder"`` HiFi-GAN (:mod:`.vocoder_stage`).
+``stage="tts"`` trains Grad-TTS (:mod:`.tts_stage`), ``stage="vocoder"`` HiFi-GAN (:mod:`.vocoder_stage`),
+``stage="recognizer"`` the CTC phoneme recogniser of the evaluation (:mod:`.recognizer_stage`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["DataArguments", "ModelArguments", "StageArguments", "StageResult", "parse_recipe", "run_recipe", "run_stage"]
 
-STAGES = ("mlm", "contrastive", "tts", "vocoder")
+STAGES = ("mlm", "contrastive", "tts", "vocoder", "recognizer")
 VOCODER_FEATURES = ("ground_truth", "tts")
 TTS_PRESETS = ("tiny", "paper")
 CORPORA = ("embedded", "festvox_ru")
@@ -66,6 +67,8 @@ class ModelArguments:
         default="tiny", metadata={"help": "vocoder: HiFi-GAN size, 'tiny', 'v1', 'v2' or 'v3' (init_from: a generator or a vocoder training dir)"}
     )
     vocoder_overrides: str | None = field(default=None, metadata={"help": "JSON dict of HifiGanConfig fields"})
+    recognizer_preset: str = field(default="small", metadata={"help": "recognizer: 'tiny', 'small' or 'base'"})
+    recognizer_overrides: str | None = field(default=None, metadata={"help": "JSON dict of PhonemeRecognizerConfig fields"})
 
 
 @dataclass
@@ -126,6 +129,7 @@ class StageArguments:
     evaluate_copy_synthesis: bool = field(
         default=True, metadata={"help": "vocoder: held-out copy-synthesis mel L1 / MCD, against Griffin-Lim"}
     )
+    evaluate_recognizer: bool = field(default=True, metadata={"help": "recognizer: PER on the eval split's ground truth"})
 
 
 @dataclass
@@ -142,6 +146,8 @@ class StageResult:
     spectrogram_errors: dict[str, Any] | None = None
     #: vocoder: held-out copy-synthesis scores per vocoder (``CopySynthesisScores.to_dict()``)
     copy_synthesis: dict[str, Any] | None = None
+    #: recognizer: phoneme error rate on held-out ground truth (``evaluation.recognition``)
+    phoneme_error_rate: dict[str, Any] | None = None
 
 
 def parse_recipe(
@@ -419,6 +425,10 @@ def run_stage(
         from .vocoder_stage import run_vocoder_stage
 
         run = run_vocoder_stage
+    elif stage_args.stage == "recognizer":
+        from .recognizer_stage import run_recognizer_stage
+
+        run = run_recognizer_stage
     else:
         run = run_mlm_stage if stage_args.stage == "mlm" else run_contrastive_stage
     result = run(model_args, data_args, stage_args, training_args, processor)

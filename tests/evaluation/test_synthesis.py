@@ -77,7 +77,7 @@ def test_evaluate_pairs_records_summary_and_problems(pair_folders, tmp_path):
     summary = evaluation.summary
     assert 170 < summary["f0_rmse_cents"].mean < 230  # the +2-semitone shift
     assert summary["speaking_rate_ratio"].mean == pytest.approx(1.0, abs=0.05)
-    assert all(r["phonemes"] > 5 for r in evaluation.records)
+    assert all(r["phoneme_count"] > 5 for r in evaluation.records)
     assert "sim_o" not in summary and "wer" not in summary
     written = write_synthesis_report(evaluation, tmp_path / "out", tracks)
     assert {"records.jsonl", "summary.json", "report.md", "f0_contours.png", "mel_comparison.png", "metric_distributions.png"} <= set(written)
