@@ -123,8 +123,8 @@ def _evaluate(model_dir: Path, out: Path, rows: list[dict], args: argparse.Names
     if (out / "summary.json").is_file():
         return json.loads((out / "summary.json").read_text(encoding="utf-8"))
     model, processor = load_text_to_speech(str(model_dir))
-    entries, failed = synthesize_corpus(model, processor, rows, out / "synthesized", limit=args.limit,
-                                        n_timesteps=args.tts_timesteps, show_progress=False)  # fmt: skip
+    entries, failed = synthesize_corpus(model, processor, rows, out / "synthesized", n_timesteps=args.tts_timesteps,
+                                        show_progress=False)  # fmt: skip
     texts = {e["id"]: {k: e[k] for k in ("text", "phonemes", "reference_durations", "synthesized_durations") if e.get(k) is not None}
              for e in entries}  # fmt: skip
     options = SynthesisEvaluationOptions(recognizer=recognizer, mos_proxy=not args.no_mos_proxy)
@@ -220,7 +220,7 @@ def main() -> None:
     parser.add_argument("--tts-learning-rate", type=float, default=1e-3)
     parser.add_argument("--tts-max-frames", type=int, default=4000, help="frames per TTS batch")
     parser.add_argument("--tts-timesteps", type=int, default=10, help="reverse diffusion steps when synthesising")
-    parser.add_argument("--limit", type=int, default=40, help="held-out utterances synthesised per run")
+    parser.add_argument("--limit", type=int, default=40, help="held-out utterances per run (every k-th: all speakers)")
     parser.add_argument("--recognizer", type=Path, default=None, help="a trained phoneme recogniser (default: train one)")
     parser.add_argument("--no-mos-proxy", action="store_true", help="skip DNSMOS")
     parser.add_argument("--gpu", action="store_true", help="train on the GPU (default: CPU)")
@@ -238,6 +238,7 @@ def main() -> None:
     dirs, retrieval = _encoders(args, processor)
     recognizer = _recognizer(args)
     rows = corpus_rows(str(args.corpus), "heldout")
+    rows = rows[:: max(1, len(rows) // args.limit)][: args.limit]  # spread over the speakers, the same for every run
     summaries: dict[str, list[dict]] = {}
     for encoder in args.encoders:
         for seed in args.seeds:
