@@ -29,7 +29,7 @@ import numpy as np
 
 from ..processing.audio import prepare_waveform
 
-__all__ = ["AnalysisSettings", "analysis_waveform", "f0_contour", "mel_cepstra"]
+__all__ = ["AnalysisSettings", "analysis_waveform", "f0_contour", "log_mel", "mel_cepstra"]
 
 
 @dataclass(frozen=True)
@@ -93,18 +93,23 @@ def analysis_waveform(waveform: Any, sampling_rate: int, settings: AnalysisSetti
     return prepare_waveform(np.asarray(waveform), int(sampling_rate), settings.sampling_rate)
 
 
-def mel_cepstra(waveform: np.ndarray, settings: AnalysisSettings) -> np.ndarray:
-    """``(T, coefficients)`` mel cepstra ``c_1..c_D`` of an analysis-rate waveform (see the module doc)."""
+def log_mel(waveform: np.ndarray, settings: AnalysisSettings) -> np.ndarray:
+    """``(T, n_mels)`` natural-log amplitude mel spectrum ``L`` of an analysis-rate waveform."""
     import librosa
-    import scipy.fft
 
     mel = librosa.feature.melspectrogram(
         y=np.asarray(waveform, dtype=np.float32), sr=settings.sampling_rate, n_fft=settings.n_fft,
         hop_length=settings.hop_length, n_mels=settings.n_mels, fmin=settings.fmin, fmax=settings.fmax,
         power=1.0, center=True,
     )  # fmt: skip  (n_mels, T)
-    log_mel = np.log(np.maximum(mel, settings.floor)).T  # (T, n_mels)
-    cepstra = scipy.fft.dct(log_mel.astype(np.float64), type=2, axis=-1) / settings.n_mels  # (2/N) Σ L cos
+    return np.log(np.maximum(mel, settings.floor)).T
+
+
+def mel_cepstra(waveform: np.ndarray, settings: AnalysisSettings) -> np.ndarray:
+    """``(T, coefficients)`` mel cepstra ``c_1..c_D`` of an analysis-rate waveform (see the module doc)."""
+    import scipy.fft
+
+    cepstra = scipy.fft.dct(log_mel(waveform, settings).astype(np.float64), type=2, axis=-1) / settings.n_mels  # (2/N) Σ L cos
     return cepstra[:, 1 : settings.coefficients + 1]
 
 

@@ -40,16 +40,9 @@ def _clean(value: Any) -> Any:
 
 
 def _log_mel(waveform: np.ndarray, rate: int, settings: Any) -> np.ndarray:
-    import librosa
+    from .analysis import analysis_waveform, log_mel
 
-    from .analysis import analysis_waveform
-
-    audio = analysis_waveform(waveform, rate, settings)
-    mel = librosa.feature.melspectrogram(
-        y=audio, sr=settings.sampling_rate, n_fft=settings.n_fft, hop_length=settings.hop_length,
-        n_mels=settings.n_mels, fmin=settings.fmin, fmax=settings.fmax, power=1.0,
-    )  # fmt: skip
-    return np.log(np.maximum(mel, settings.floor)).T
+    return log_mel(analysis_waveform(waveform, rate, settings), settings)
 
 
 def write_synthesis_report(
