@@ -51,10 +51,7 @@ def bootstrap_interval(
     seed: int = 0,
 ) -> Interval:
     """Mean of the finite ``values`` and its percentile-bootstrap interval (see the module doc)."""
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    if resamples < 1:
-        raise ValueError(f"resamples must be >= 1, got {resamples}")
+    _check(confidence, resamples)
     array = np.asarray(list(values), dtype=np.float64)
     if array.ndim != 1:
         raise ValueError(f"need a flat sequence of numbers, got shape {array.shape}")
@@ -62,14 +59,26 @@ def bootstrap_interval(
     missing = int(len(array) - len(finite))
     if len(finite) == 0:
         return Interval(math.nan, math.nan, math.nan, math.nan, 0, missing, confidence)
-    rng = np.random.default_rng(seed)
-    means = finite[rng.integers(0, len(finite), size=(resamples, len(finite)))].mean(axis=1)
-    tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(means, [tail, 1.0 - tail])
+    index = np.random.default_rng(seed).integers(0, len(finite), size=(resamples, len(finite)))
+    low, high = _percentiles(finite[index].mean(axis=1), confidence)
     return Interval(
         mean=float(finite.mean()), low=float(low), high=float(high), std=float(finite.std(ddof=0)),
         count=len(finite), missing=missing, confidence=confidence,
     )  # fmt: skip
+
+
+def _check(confidence: float, resamples: int) -> None:
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    if resamples < 1:
+        raise ValueError(f"resamples must be >= 1, got {resamples}")
+
+
+def _percentiles(statistics: np.ndarray, confidence: float) -> tuple[float, float]:
+    """The percentile interval of the resampled statistics."""
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(statistics, [tail, 1.0 - tail])
+    return float(low), float(high)
 
 
 def bootstrap_ratio(
@@ -86,17 +95,13 @@ def bootstrap_ratio(
     den = np.asarray(list(denominators), dtype=np.float64)
     if num.shape != den.shape or num.ndim != 1:
         raise ValueError(f"numerators and denominators must be flat and of one length, got {num.shape} and {den.shape}")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    _check(confidence, resamples)
     if len(num) == 0:
         return Interval(math.nan, math.nan, math.nan, math.nan, 0, 0, confidence)
     if (den <= 0).any():
         raise ValueError("every denominator (reference length) must be > 0")
-    rng = np.random.default_rng(seed)
-    index = rng.integers(0, len(num), size=(resamples, len(num)))
-    ratios = num[index].sum(axis=1) / den[index].sum(axis=1)
-    tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(ratios, [tail, 1.0 - tail])
+    index = np.random.default_rng(seed).integers(0, len(num), size=(resamples, len(num)))
+    low, high = _percentiles(num[index].sum(axis=1) / den[index].sum(axis=1), confidence)
     return Interval(
         mean=float(num.sum() / den.sum()), low=float(low), high=float(high), std=float((num / den).std()),
         count=len(num), missing=0, confidence=confidence,

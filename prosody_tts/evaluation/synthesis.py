@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .analysis import AnalysisSettings
-from .bootstrap import Interval, bootstrap_interval, bootstrap_ratio
+from .bootstrap import Interval, bootstrap_ratio, summarize
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -302,10 +302,8 @@ class SynthesisEvaluation:
 def summarize_records(records: list[Mapping[str, Any]], options: SynthesisEvaluationOptions) -> dict[str, Interval]:
     """Bootstrap means of :data:`SUMMARY_METRICS` and pooled WER/CER, for the metrics present."""
     kwargs = {"confidence": options.confidence, "resamples": options.resamples, "seed": options.seed}
-    summary: dict[str, Interval] = {}
-    for name in SUMMARY_METRICS:
-        if any(name in record for record in records):
-            summary[name] = bootstrap_interval([_value(record.get(name)) for record in records], **kwargs)
+    present = [name for name in SUMMARY_METRICS if any(name in record for record in records)]
+    summary: dict[str, Interval] = summarize(records, present, **kwargs)
     for name, edits, length in POOLED_METRICS:
         scored = [record for record in records if edits in record]
         if scored:
@@ -373,10 +371,6 @@ _LABELS = {
 def metric_label(name: str) -> str:
     """The human-readable name of a summary metric (proxies named as proxies)."""
     return _LABELS.get(name, name)
-
-
-def _value(value: Any) -> float:
-    return math.nan if value is None else float(value)
 
 
 def _json_safe(mapping: dict[str, Any]) -> dict[str, Any]:
