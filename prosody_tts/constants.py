@@ -24,6 +24,8 @@ PREPARED_FILE: str = "prepared.arrow"
 PREPARED_INFO: str = "prepared.json"
 #: Per-rank stream position that ``StreamStateCallback`` writes into a checkpoint.
 STATE_FILE_PATTERN: str = "stream_state_rank{rank}.json"
+#: Per-rank occurrence-batch buffer (JSON + its arrays) that ``OccurrenceStreamStateCallback`` writes.
+OCCURRENCE_STATE_PATTERN: str = "occurrence_stream_rank{rank}"
 #: Sub-folder of a text-to-spectrogram model directory that holds its vocoder (HiFi-GAN, ...);
 #: the text-to-speech pipeline and ``prosody-tts synthesize`` use it when present.
 VOCODER_SUBFOLDER: str = "vocoder"

@@ -31,6 +31,7 @@ def register_auto_classes() -> None:
         HifiGanConfig,
         HifiGanDiscriminatorConfig,
         HifiGanTrainingConfig,
+        PhonemeAlignerConfig,
         PhonemeRecognizerConfig,
         ProsodyContrastiveConfig,
         TextToWaveformConfig,
@@ -42,6 +43,7 @@ def register_auto_classes() -> None:
         GradTTSModel,
         GriffinLimVocoder,
         HifiGanVocoder,
+        PhonemeAlignerModel,
         PhonemeRecognizerModel,
         ProsodyContrastiveModel,
         TextToWaveformModel,
@@ -68,6 +70,8 @@ def register_auto_classes() -> None:
     AutoModel.register(HifiGanDiscriminatorConfig, HifiGanDiscriminator, exist_ok=True)
     AutoConfig.register(HifiGanTrainingConfig.model_type, HifiGanTrainingConfig, exist_ok=True)
     AutoModel.register(HifiGanTrainingConfig, HifiGanTrainingModel, exist_ok=True)
+    AutoConfig.register(PhonemeAlignerConfig.model_type, PhonemeAlignerConfig, exist_ok=True)
+    AutoModel.register(PhonemeAlignerConfig, PhonemeAlignerModel, exist_ok=True)
     AutoConfig.register(PhonemeRecognizerConfig.model_type, PhonemeRecognizerConfig, exist_ok=True)
     AutoModel.register(PhonemeRecognizerConfig, PhonemeRecognizerModel, exist_ok=True)
     AutoConfig.register(GradTTSConfig.model_type, GradTTSConfig, exist_ok=True)

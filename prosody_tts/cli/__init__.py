@@ -12,11 +12,13 @@ Subcommands:
 * ``convert grad-tts CKPT --out DIR`` — an official Grad-TTS checkpoint to a model directory;
 * ``synthesize TEXT --model DIR --out out.wav`` — speak Russian text with a trained TTS directory
   (``--file`` / standard input: one WAV per line);
+* ``align --data DIR|MANIFEST|festvox --out DIR [--model DIR | --train]`` — phoneme durations for
+  any transcribed corpus (the phoneme aligner), written as a corpus stages 2/3 train on;
 * ``train RECIPE`` — one curriculum stage from a recipe file (``recipes/train.py`` is this command
   for ``torchrun`` / ``accelerate launch``).
 
 One module per command group (``demo.py``, ``evaluate.py``, ``phonemize.py``, ``tokenizer.py``,
-``corpus.py``, ``train.py``, ``convert.py``, ``synthesize.py``), each with an ``add_parser(subparsers)``; the work itself lives in the
+``corpus.py``, ``train.py``, ``convert.py``, ``synthesize.py``, ``align.py``), each with an ``add_parser(subparsers)``; the work itself lives in the
 library (:mod:`prosody_tts.demo`, :mod:`prosody_tts.trainers.recipe`, …).
 """
 
@@ -27,7 +29,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import convert, corpus, demo, evaluate, phonemize, synthesize, tokenizer, train
+from . import align, convert, corpus, demo, evaluate, phonemize, synthesize, tokenizer, train
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,6 +53,6 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prosody-tts", description="Prosody-aware Russian TTS toolkit.")
     parser.add_argument("--version", action="version", version=f"prosody-tts {__version__}")
     sub = parser.add_subparsers(title="commands")
-    for command in (demo, evaluate, phonemize, synthesize, tokenizer, corpus, train, convert):
+    for command in (demo, evaluate, phonemize, synthesize, tokenizer, corpus, train, convert, align):
         command.add_parser(sub)
     return parser

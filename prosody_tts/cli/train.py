@@ -3,7 +3,7 @@
 The same command runs on one process, under ``torchrun`` and under ``accelerate launch`` (through
 ``recipes/train.py``). The main process prints a JSON summary: output directory, train metrics and,
 for stages 2/3, held-out retrieval; for the tts stage, the held-out spectrogram errors; for the
-vocoder stage, the copy-synthesis scores; for the recognizer, its PER on held-out ground truth.
+vocoder stage, the copy-synthesis scores; for the recognizer, its PER on held-out ground truth; for the aligner, its boundary errors.
 ``prosody-tts train recognizer --corpus DIR --output_dir OUT`` names the stage instead of a recipe.
 """
 
@@ -23,7 +23,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     train.add_argument(
         "recipe", nargs="*",
-        help="RECIPE.json|yaml [--field value ...], or a stage name (mlm, contrastive, tts, vocoder, recognizer) "
+        help="RECIPE.json|yaml [--field value ...], or a stage name (mlm, contrastive, tts, vocoder, recognizer, aligner) "
         "followed by --field value pairs",
     )  # fmt: skip
     train.set_defaults(handler=_cmd_train)
@@ -52,5 +52,7 @@ def run(recipe: list[str]) -> int:
             summary["copy_synthesis"] = result.copy_synthesis
         if result.phoneme_error_rate is not None:
             summary["phoneme_error_rate"] = result.phoneme_error_rate
+        if result.alignment_accuracy is not None:
+            summary["alignment_accuracy"] = {k: v for k, v in result.alignment_accuracy.items() if k != "rejected"}
         print(json.dumps(summary, indent=2, default=str))
     return 0

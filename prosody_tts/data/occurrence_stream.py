@@ -13,7 +13,7 @@ streamed counterpart. Its caveats are in docs/samplers.md.
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,6 +82,28 @@ class _Held:
     remaining: int = 0
 
 
+@dataclass
+class _Run:
+    """The live state of one pass: buffer, pools, generators, counters."""
+
+    rng: np.random.Generator
+    shared_rng: np.random.Generator  # same on every rank: the identity of a synced same-phoneme batch
+    buffer: OrderedDict[int, _Held] = field(default_factory=OrderedDict)
+    pools: dict[str, _Pool] = field(default_factory=dict)
+    next_slot: int = 0
+    batches: int = 0
+    exhausted: bool = False
+    stopped: bool = False
+
+
+def _all_gather(value: Any) -> list[Any]:
+    import torch.distributed as dist
+
+    out: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(out, value)
+    return out
+
+
 class StreamingOccurrenceBatches(torch.utils.data.IterableDataset):
     """Contrastive batches from a streamed corpus, formed in a bounded buffer of utterances.
 
@@ -104,10 +126,18 @@ class StreamingOccurrenceBatches(torch.utils.data.IterableDataset):
     :attr:`stats` (``utterances``, ``occurrences``, ``used``, ``dropped``, ``batches``,
     ``evicted_oldest``) and :attr:`max_buffered`.
 
-    Caveats: resume is not exact (the buffer is not checkpointed: a resumed stream starts with an
-    empty one); batches are per rank, so ``mode="same"`` with negatives gathered across ranks
-    mixes identities (each rank buckets its own shard). With DataLoader workers each worker
-    batches its own part of the source (seeded by worker id) and keeps its own statistics.
+    Resume is exact: :meth:`state_dict` (``at_batches``: after any of the last ``history`` batches,
+    for the Trainer's lookahead) holds the buffered utterances, the pools, both generators and the
+    source's own state (a :class:`~.streaming.RobustExampleStream`'s); :meth:`load_state_dict`
+    makes the next pass continue with exactly the batches the interrupted one would have given.
+    :class:`OccurrenceStreamStateCallback` saves it into every Trainer checkpoint.
+
+    Across ranks (``mode="same"``, ``torch.distributed`` initialised, more than one rank): before
+    each batch the ranks exchange which identities they can fill (``sync``, an all-gather) and all
+    take the same one, drawn with a generator they share, so the negatives gathered across ranks
+    stay one identity; a rank that cannot fill any common identity reads on, and all stop together
+    when a rank's source ends. With DataLoader workers each worker batches its own part of the
+    source (seeded by worker id) and keeps its own statistics (no sync, no resume).
 
     Args:
         source: the examples.
@@ -118,6 +148,9 @@ class StreamingOccurrenceBatches(torch.utils.data.IterableDataset):
         keep_stress: identities keep the stress mark (``ˈa`` apart from ``a``).
         phonemes: identities to draw from (default: all).
         seed: base seed; the generator is seeded with ``(seed, epoch, worker)``.
+        sync: ``(ready identities, exhausted) → every rank's pair`` for ``mode="same"``; ``"auto"``
+            (default): an all-gather when ``torch.distributed`` runs more than one rank, else none.
+        history: batches after which the state is kept (``state_dict(at_batches=...)``).
     """
 
     def __init__(
@@ -131,6 +164,8 @@ class StreamingOccurrenceBatches(torch.utils.data.IterableDataset):
         keep_stress: bool = True,
         phonemes: Sequence[str] | None = None,
         seed: int = 0,
+        sync: Any = "auto",
+        history: int = 16,
     ) -> None:
         super().__init__()
         if mode not in STREAMING_MODES:
@@ -166,6 +201,15 @@ class StreamingOccurrenceBatches(torch.utils.data.IterableDataset):
             )
         self.stats: Counter[str] = Counter()
         self.max_buffered = 0
+        if sync == "auto":
+            import torch.distributed as dist
+
+            multi = dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+            sync = _all_gather if multi and mode == "same" else None
+        self.sync = sync
+        self._pending: dict[str, Any] | None = None
+        self._total_batches = 0
+        self._history: deque[dict[str, Any]] = deque(maxlen=_check_positive("history", history))
 
     def set_epoch(self, epoch: int) -> None:
         """Reseed (and forward to the source when it has ``set_epoch``)."""
@@ -175,25 +219,37 @@ class StreamingOccurrenceBatches(torch.utils.data.IterableDataset):
 
     def __iter__(self) -> Iterator[list[dict[str, Any]]]:
         info = torch.utils.data.get_worker_info()
-        rng = np.random.default_rng([self.seed, self.epoch, info.id if info is not None else 0])
-        self.stats, self.max_buffered = Counter(), 0
-        buffer: OrderedDict[int, _Held] = OrderedDict()
-        pools: dict[str, _Pool] = {}
-        for slot, example in enumerate(self.source):
+        worker = info.id if info is not None else 0
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            run = self._restored_run(pending)
+        else:
+            run = _Run(np.random.default_rng([self.seed, self.epoch, worker]), np.random.default_rng([self.seed, self.epoch]))
+            run.batches = self._total_batches  # counted over passes, like the Trainer's steps
+            self.stats, self.max_buffered = Counter(), 0
+        self._history.clear()
+        yield from self._drain(run)
+        for example in self.source:
+            slot = run.next_slot
+            run.next_slot += 1
             held = self._hold(example)
             if held is None:
                 continue
-            if len(buffer) >= self.buffer_size:
-                old_slot, oldest = buffer.popitem(last=False)
-                self.stats["dropped"] += sum(pools[k].remove(old_slot) for k in oldest.identities)
+            if len(run.buffer) >= self.buffer_size:
+                old_slot, oldest = run.buffer.popitem(last=False)
+                self.stats["dropped"] += sum(run.pools[k].remove(old_slot) for k in oldest.identities)
                 self.stats["evicted_oldest"] += 1
-            buffer[slot] = held
+            run.buffer[slot] = held
             for position, occurrence in enumerate(held.occurrences):
-                pools.setdefault(occurrence.identity(self.keep_stress), _Pool()).add(slot, position)
-            self.max_buffered = max(self.max_buffered, len(buffer))
-            yield from self._drain(buffer, pools, rng)
-        yield from self._drain(buffer, pools, rng)
-        self.stats["dropped"] += sum(held.remaining for held in buffer.values())
+                run.pools.setdefault(occurrence.identity(self.keep_stress), _Pool()).add(slot, position)
+            self.max_buffered = max(self.max_buffered, len(run.buffer))
+            yield from self._drain(run)
+            if run.stopped:
+                break
+        run.exhausted = True
+        yield from self._drain(run)
+        self.stats["dropped"] += sum(held.remaining for held in run.buffer.values())
+        self._total_batches = run.batches
 
     def _hold(self, example: Mapping[str, Any]) -> _Held | None:
         """A new utterance's record, or ``None`` when it has no occurrence to offer."""
@@ -214,23 +270,23 @@ class StreamingOccurrenceBatches(torch.utils.data.IterableDataset):
         identities = {occ.identity(self.keep_stress) for occ in occurrences}
         return _Held(example, occurrences, identities, len(occurrences))
 
-    def _drain(
-        self, buffer: OrderedDict[int, _Held], pools: dict[str, _Pool], rng: np.random.Generator
-    ) -> Iterator[list[dict[str, Any]]]:
+    def _drain(self, run: _Run) -> Iterator[list[dict[str, Any]]]:
         """Emit batches while one can be formed; utterances whose occurrences are all used leave."""
-        while True:
-            picks = self._pick_mixed(pools, rng) if self.mode == "mixed" else self._pick_same(pools, rng)
+        while not run.stopped:
+            picks = self._pick_mixed(run.pools, run.rng) if self.mode == "mixed" else self._pick_same(run)
             if picks is None:
                 return
             batch = []
             for slot, position in picks:
-                held = buffer[slot]
+                held = run.buffer[slot]
                 batch.append({"example": held.example, "occurrence": held.occurrences[position]})
                 held.remaining -= 1
                 if held.remaining == 0:
-                    del buffer[slot]
+                    del run.buffer[slot]
             self.stats["used"] += len(batch)
             self.stats["batches"] += 1
+            run.batches += 1
+            self._history.append(self._snapshot(run))
             yield batch
 
     def _pick_mixed(self, pools: dict[str, _Pool], rng: np.random.Generator) -> list[tuple[int, int]] | None:
@@ -245,11 +301,88 @@ class StreamingOccurrenceBatches(torch.utils.data.IterableDataset):
             picks.append((slot, pool.take(slot, rng)))
         return picks
 
-    def _pick_same(self, pools: dict[str, _Pool], rng: np.random.Generator) -> list[tuple[int, int]] | None:
-        """``batch_size`` (slot, position) pairs of one identity from distinct utterances, or ``None``."""
-        ready = [name for name, pool in pools.items() if len(pool.slots) >= self.batch_size]
-        if not ready:
-            return None
-        pool = pools[ready[int(rng.integers(len(ready)))]]
-        slots = [pool.slots[j] for j in rng.choice(len(pool.slots), size=self.batch_size, replace=False)]
-        return [(slot, pool.take(slot, rng)) for slot in slots]
+    def _pick_same(self, run: _Run) -> list[tuple[int, int]] | None:
+        """``batch_size`` (slot, position) pairs of one identity from distinct utterances, or ``None``.
+
+        With ``sync`` (several ranks), the identity is one every rank can fill, drawn with a generator
+        all ranks share; when none is common, every rank reads on (``None``), and all stop together
+        once a rank's source has ended.
+        """
+        ready = sorted(name for name, pool in run.pools.items() if len(pool.slots) >= self.batch_size)
+        if self.sync is not None and torch.utils.data.get_worker_info() is not None:
+            raise RuntimeError("same-phoneme batches synced across ranks cannot run in DataLoader workers (num_workers=0)")
+        if self.sync is None:
+            if not ready:
+                return None
+            name = ready[int(run.rng.integers(len(ready)))]
+        else:
+            views = self.sync((ready, run.exhausted))
+            common = sorted(set.intersection(*(set(r) for r, _ in views)))
+            if not common:
+                run.stopped = any(done for _, done in views)
+                return None
+            name = common[int(run.shared_rng.integers(len(common)))]
+        pool = run.pools[name]
+        slots = [pool.slots[j] for j in run.rng.choice(len(pool.slots), size=self.batch_size, replace=False)]
+        return [(slot, pool.take(slot, run.rng)) for slot in slots]
+
+    # ------------------------------------------------------------------------------ state
+    def _snapshot(self, run: _Run) -> dict[str, Any]:
+        """Everything needed to continue after the batch just emitted (examples by reference)."""
+        source = self.source.state_dict() if hasattr(self.source, "state_dict") else None
+        return {
+            "version": 1, "epoch": self.epoch, "batches": run.batches, "next_slot": run.next_slot,
+            "exhausted": run.exhausted, "rng": run.rng.bit_generator.state, "shared_rng": run.shared_rng.bit_generator.state,
+            "stats": dict(self.stats), "max_buffered": self.max_buffered, "source": source,
+            "buffer": [(slot, held.remaining, held) for slot, held in run.buffer.items()],
+            "pools": {name: (list(pool.slots), {k: list(v) for k, v in pool.positions.items()}) for name, pool in run.pools.items()},
+        }  # fmt: skip
+
+    def state_dict(self, at_batches: int | None = None) -> dict[str, Any]:
+        """The position after the last batch (or after batch ``at_batches`` of this pass).
+
+        ``at_batches`` counts batches over all passes (the Trainer's steps × accumulation). The
+        buffered utterances come as they are (``"examples"``: their dicts, arrays included);
+        :func:`save_stream_batches_state` writes it as JSON + safetensors.
+        """
+        if not self._history:
+            raise ValueError("no batch has been emitted yet: nothing to save")
+        snap = self._history[-1] if at_batches is None else next((h for h in self._history if h["batches"] == at_batches), None)
+        if snap is None:
+            kept = [h["batches"] for h in self._history]
+            raise ValueError(f"no saved position after batch {at_batches} (kept: {kept[0]}..{kept[-1]}); raise history")
+        state = {k: v for k, v in snap.items() if k != "buffer"}
+        state["buffer"] = [(slot, remaining) for slot, remaining, _ in snap["buffer"]]
+        state["examples"] = {slot: {"example": held.example, "occurrences": held.occurrences} for slot, _, held in snap["buffer"]}
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Continue from :meth:`state_dict` output on the next ``iter()`` (same source, same shard)."""
+        if state.get("version") != 1:
+            raise ValueError(f"unknown occurrence-stream state version {state.get('version')!r}")
+        if state.get("source") is not None:
+            if not hasattr(self.source, "load_state_dict"):
+                raise ValueError("the state holds a source position but this source cannot load one")
+            self.source.load_state_dict(state["source"])
+        self.epoch = int(state["epoch"])
+        self._pending = dict(state)
+
+    def _restored_run(self, state: Mapping[str, Any]) -> _Run:
+        rng, shared = np.random.default_rng(), np.random.default_rng()
+        rng.bit_generator.state, shared.bit_generator.state = state["rng"], state["shared_rng"]
+        run = _Run(rng, shared, next_slot=int(state["next_slot"]), batches=int(state["batches"]),
+                   exhausted=bool(state["exhausted"]))  # fmt: skip
+        for slot, remaining in state["buffer"]:
+            item = state["examples"][int(slot)] if int(slot) in state["examples"] else state["examples"][str(slot)]
+            occurrences = list(item["occurrences"])
+            identities = {occ.identity(self.keep_stress) for occ in occurrences}
+            run.buffer[int(slot)] = _Held(item["example"], occurrences, identities, int(remaining))
+        for name, (slots, positions) in state["pools"].items():
+            pool = _Pool()
+            pool.slots = [int(x) for x in slots]
+            pool.where = {slot: j for j, slot in enumerate(pool.slots)}
+            pool.positions = {int(k): [int(p) for p in v] for k, v in positions.items()}
+            pool.count = sum(len(v) for v in pool.positions.values())
+            run.pools[name] = pool
+        self.stats, self.max_buffered = Counter(state["stats"]), int(state["max_buffered"])
+        return run

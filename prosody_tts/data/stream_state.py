@@ -14,11 +14,19 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from ..constants import STATE_FILE_PATTERN
+from ..constants import OCCURRENCE_STATE_PATTERN, STATE_FILE_PATTERN
 from .streaming import RobustExampleStream
 
 logger = logging.getLogger(__name__)
-__all__ = ["StreamStateCallback", "restore_stream_state", "save_stream_state"]
+__all__ = [
+    "OccurrenceStreamStateCallback",
+    "StreamStateCallback",
+    "load_occurrence_stream_state",
+    "restore_occurrence_stream_state",
+    "restore_stream_state",
+    "save_occurrence_stream_state",
+    "save_stream_state",
+]
 
 
 # ---------------------------------------------------------------------------------- Trainer side
@@ -76,3 +84,113 @@ def restore_stream_state(
     with open(path, encoding="utf-8") as handle:
         stream.load_state_dict(json.load(handle))
     return True
+
+
+# ---------------------------------------------------------------------------------- occurrence batches
+def _encode_example(example: Mapping[str, Any], prefix: str, arrays: dict[str, Any]) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    import numpy as np
+    import torch
+
+    out: dict[str, Any] = {}
+    for key, value in example.items():
+        if isinstance(value, np.ndarray):
+            arrays[f"{prefix}.{key}"] = torch.from_numpy(np.ascontiguousarray(value))
+            out[key] = {"__array__": f"{prefix}.{key}"}
+        elif key == "occurrences":
+            out[key] = {"__occurrences__": [asdict(o) for o in value]}
+        else:
+            out[key] = value
+    return out
+
+
+def _decode_example(example: Mapping[str, Any], arrays: Mapping[str, Any]) -> dict[str, Any]:
+    from .occurrences import PhonemeOccurrence
+
+    out: dict[str, Any] = {}
+    for key, value in example.items():
+        if isinstance(value, dict) and "__array__" in value:
+            out[key] = arrays[value["__array__"]].numpy()
+        elif isinstance(value, dict) and "__occurrences__" in value:
+            out[key] = [PhonemeOccurrence(**o) for o in value["__occurrences__"]]
+        else:
+            out[key] = value
+    return out
+
+
+def save_occurrence_stream_state(batcher: Any, checkpoint_dir: str | os.PathLike, rank: int = 0,
+                                 at_batches: int | None = None) -> str:  # fmt: skip
+    """Write a :class:`~.occurrence_stream.StreamingOccurrenceBatches` state (buffer included) as
+    ``occurrence_stream_rank{r}.json`` + ``.safetensors`` (the buffered log-mels); returns the JSON path."""
+    from safetensors.torch import save_file
+
+    from .occurrences import PhonemeOccurrence
+
+    state = batcher.state_dict(at_batches=at_batches)
+    arrays: dict[str, Any] = {}
+    examples = {}
+    for slot, item in state["examples"].items():
+        encoded = _encode_example(item["example"], f"s{slot}", arrays)
+        occurrences = [o.__dict__ if isinstance(o, PhonemeOccurrence) else o for o in item["occurrences"]]
+        examples[str(slot)] = {"example": encoded, "occurrences": [dict(o) for o in occurrences]}
+    state = {**state, "examples": examples}
+    os.makedirs(checkpoint_dir, exist_ok=True)
+    base = os.path.join(checkpoint_dir, OCCURRENCE_STATE_PATTERN.format(rank=rank))
+    save_file(arrays, base + ".safetensors.tmp")
+    with open(base + ".json.tmp", "w", encoding="utf-8") as handle:
+        json.dump(state, handle, ensure_ascii=False)
+    os.replace(base + ".safetensors.tmp", base + ".safetensors")
+    os.replace(base + ".json.tmp", base + ".json")
+    return base + ".json"
+
+
+def load_occurrence_stream_state(checkpoint_dir: str | os.PathLike, rank: int = 0) -> dict[str, Any] | None:
+    """The state :func:`save_occurrence_stream_state` wrote for ``rank`` (None when there is none)."""
+    from safetensors.torch import load_file
+
+    from .occurrences import PhonemeOccurrence
+
+    base = os.path.join(checkpoint_dir, OCCURRENCE_STATE_PATTERN.format(rank=rank))
+    if not os.path.isfile(base + ".json"):
+        return None
+    with open(base + ".json", encoding="utf-8") as handle:
+        state = json.load(handle)
+    arrays = load_file(base + ".safetensors")
+    state["examples"] = {
+        int(slot): {"example": _decode_example(item["example"], arrays),
+                    "occurrences": [PhonemeOccurrence(**o) for o in item["occurrences"]]}
+        for slot, item in state["examples"].items()
+    }
+    state["buffer"] = [(int(slot), int(remaining)) for slot, remaining in state["buffer"]]
+    return state
+
+
+def restore_occurrence_stream_state(batcher: Any, checkpoint_dir: str | os.PathLike, rank: int = 0) -> bool:
+    """Load the state saved for ``rank`` into ``batcher``; False when the checkpoint has none."""
+    state = load_occurrence_stream_state(checkpoint_dir, rank)
+    if state is None:
+        return False
+    batcher.load_state_dict(state)
+    return True
+
+
+class OccurrenceStreamStateCallback(_make_callback_base()):
+    """Save a :class:`~.occurrence_stream.StreamingOccurrenceBatches` state into each checkpoint.
+
+    The state saved is the one after the batches the Trainer has trained on (``global_step ×
+    gradient_accumulation_steps``; the batcher keeps the last ``history`` positions for Accelerate's
+    lookahead). Resume with :func:`restore_occurrence_stream_state` and ``ignore_data_skip=True``.
+    """
+
+    def __init__(self, batcher: Any) -> None:
+        self.batcher = batcher
+
+    def on_save(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        if getattr(args, "dataloader_num_workers", 0):
+            logger.warning("occurrence-stream state not saved: it runs in DataLoader workers (num_workers > 0)")
+            return control
+        batches = state.global_step * args.gradient_accumulation_steps
+        folder = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
+        save_occurrence_stream_state(self.batcher, folder, getattr(args, "process_index", 0), at_batches=batches)
+        return control

@@ -53,6 +53,7 @@ SKIP_REASONS = (
     "text_error",  # the front-end/tokenizer refused the text
     "word_mismatch",  # stored phonemes and the text disagree on the number of words
     "feature_error",  # the feature extractor failed
+    "alignment",  # the aligner (``aligner=``) scored the utterance below its threshold, or it is too short
     "error",  # anything else (the exception type is logged)
 )
 
@@ -124,6 +125,9 @@ class RobustExampleStream(torch.utils.data.IterableDataset):
         base_dir: folder that relative audio paths are resolved against.
         require_durations: skip examples without ``phonemes``/``phoneme_durations``.
         with_occurrences: add ``"occurrences"`` (list of :class:`PhonemeOccurrence`) to each output.
+        aligner: a :class:`~prosody_tts.modeling.phoneme_aligner.PhonemeAlignerModel`: examples without
+            durations get them from it on the fly (with a processor; see :func:`~.alignment.align_processed`),
+            those it scores below ``min_alignment_score`` (default: its config's) are skipped as ``"alignment"``.
         rank_sharded: ``(rank, world_size)`` when the dataset came from :func:`~prosody_tts.data.sharding.shard_for_rank`;
             recorded in the saved state, so a state is never restored into another rank's shard.
         skip_log_dir: when set, every worker writes its skip counts to
@@ -154,6 +158,8 @@ class RobustExampleStream(torch.utils.data.IterableDataset):
         rank_sharded: tuple[int, int] | None = None,
         skip_log_dir: str | os.PathLike | None = None,
         history: int = 4096,
+        aligner: Any = None,
+        min_alignment_score: float | None = None,
     ) -> None:
         super().__init__()
         self.dataset = dataset
@@ -167,12 +173,21 @@ class RobustExampleStream(torch.utils.data.IterableDataset):
         self.hop_length = int(self.feature_extractor.hop_length)
         self.base_dir = os.fspath(base_dir) if base_dir is not None else None
         self.require_durations = require_durations
+        if aligner is not None and self.processor is None:
+            raise ValueError("aligning on the fly needs a DualStreamProcessor (phoneme ids), not a bare feature extractor")
+        self.aligner = aligner.eval() if aligner is not None else None
+        self.min_alignment_score = (
+            float(min_alignment_score) if min_alignment_score is not None
+            else (aligner.config.min_alignment_score if aligner is not None else None)
+        )  # fmt: skip
         self.with_occurrences = with_occurrences
         self.rank_sharded = tuple(rank_sharded) if rank_sharded is not None else None
         self.skip_log_dir = os.fspath(skip_log_dir) if skip_log_dir is not None else None
         self.skipped: Counter[str] = Counter()
         #: id → reason of every example skipped (first reason seen).
         self.skipped_ids: dict[str, str] = {}
+        #: id → what was wrong (the logged detail of that first reason).
+        self.skip_details: dict[str, str] = {}
         self._pos = _Position()
         self._pending: dict | None = None
         self._history: deque[_Snapshot] = deque(maxlen=max(1, history))
@@ -239,6 +254,7 @@ class RobustExampleStream(torch.utils.data.IterableDataset):
         self.skipped[reason] += 1
         if identifier not in self.skipped_ids:
             self.skipped_ids[identifier] = reason
+            self.skip_details[identifier] = detail
             logger.warning("skipping example %r (%s): %s", identifier, reason, detail)
         if self.skip_log_dir is not None:
             self._write_skip_file()
@@ -252,6 +268,11 @@ class RobustExampleStream(torch.utils.data.IterableDataset):
         with open(path + ".tmp", "w", encoding="utf-8") as handle:
             json.dump({"skipped": dict(self.skipped), "ids": self.skipped_ids}, handle, ensure_ascii=False)
         os.replace(path + ".tmp", path)
+
+    def process_example(self, example: Any) -> dict[str, Any] | None:
+        """One canonical example through the stream's steps (outside iteration): the processed dict,
+        or None when it is skipped (then counted in :attr:`skipped`, its reason in :attr:`skipped_ids`)."""
+        return self._process(example)
 
     def _process(self, example: Any) -> dict[str, Any] | None:
         try:
@@ -270,7 +291,7 @@ class RobustExampleStream(torch.utils.data.IterableDataset):
             self._skip(example, "unknown_phoneme" if unknown else "schema", "; ".join(problems))
             return None
         phonemes, durations = example.get("phonemes"), example.get("phoneme_durations")
-        if self.require_durations and (phonemes is None or durations is None):
+        if self.require_durations and self.aligner is None and (phonemes is None or durations is None):
             self._skip(example, "schema", "no phonemes/phoneme_durations")
             return None
         try:
@@ -307,6 +328,16 @@ class RobustExampleStream(torch.utils.data.IterableDataset):
             if tokens is None:
                 return None
             out.update(tokens)
+        if durations is None and self.aligner is not None:
+            from .alignment import align_processed
+
+            durations, _, score = align_processed(self.aligner, out, self.processor)
+            if durations is None or score < self.min_alignment_score:
+                detail = "fewer frames than phonemes" if durations is None else f"score {score:.3f} < {self.min_alignment_score}"
+                self._skip(example, "alignment", detail)
+                return None
+            phonemes = self.processor.tokenizer.convert_ids_to_tokens(out["phoneme_input_ids"][1:-1])
+            example = {**example, "phonemes": phonemes, "phoneme_durations": durations}
         if durations is not None:
             durations = [int(d) for d in durations]
             out["phoneme_durations"] = [0, *durations, 0] if self.processor is not None else durations

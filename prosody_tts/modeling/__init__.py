@@ -25,6 +25,7 @@ from .outputs import (
     ProsodyContrastiveOutput,
     VocoderOutput,
 )
+from .phoneme_aligner import PhonemeAlignerModel
 from .phoneme_recognizer import PhonemeRecognizerModel
 from .speaker import SpeakerConditioning
 from .text_to_waveform import TextToWaveformModel
@@ -45,6 +46,7 @@ __all__ = [
     "GriffinLimVocoder",
     "HifiGanVocoder",
     "MaskedLMHead",
+    "PhonemeAlignerModel",
     "PhonemeRecognizerModel",
     "ProsodyContrastiveModel",
     "ProsodyContrastiveOutput",

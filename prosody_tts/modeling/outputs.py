@@ -23,6 +23,7 @@ __all__ = [
     "EcapaTdnnOutput",
     "GradTTSOutput",
     "GradTTSSynthesisOutput",
+    "PhonemeAlignerOutput",
     "PhonemeRecognizerOutput",
     "ProsodyContrastiveOutput",
     "TextToWaveformOutput",
@@ -205,3 +206,26 @@ class PhonemeRecognizerOutput(ModelOutput):
     loss: torch.FloatTensor | None = None
     logits: torch.FloatTensor | None = None
     lengths: torch.LongTensor | None = None
+
+
+@dataclass
+class PhonemeAlignerOutput(ModelOutput):
+    """Output of :class:`~prosody_tts.modeling.phoneme_aligner.PhonemeAlignerModel`.
+
+    Args:
+        loss: forward-sum loss + binarization_loss_weight × binarization loss (training).
+        forward_sum_loss / binarization_loss: the two terms.
+        log_attention: (B, T, N') log soft attention over the aligned tokens per frame (prior included).
+        durations: (B, N) frames per input token from monotonic alignment search (0 for unaligned
+            tokens and padding); each row sums to the item's real frame count.
+        alignment_scores: (B,) geometric-mean posterior of the hard path, in (0, 1].
+        frame_lengths: (B,) real frames of each item.
+    """
+
+    loss: torch.FloatTensor | None = None
+    forward_sum_loss: torch.FloatTensor | None = None
+    binarization_loss: torch.FloatTensor | None = None
+    log_attention: torch.FloatTensor | None = None
+    durations: torch.LongTensor | None = None
+    alignment_scores: torch.FloatTensor | None = None
+    frame_lengths: torch.LongTensor | None = None

@@ -76,3 +76,22 @@ class SubMetricsMixin:
                 logs[name] = round(float(torch.stack([v.to(values[0].device) for v in values]).mean()), 6)
             store.clear()
         super().log(logs, *args, **kwargs)  # type: ignore[misc]
+
+
+class RestoreRngOnResume(TrainerCallback):
+    """Load the checkpoint's RNG states at the first resumed step (dropout continues as before).
+
+    ``transformers.Trainer`` restores them only when it fast-forwards the dataloader itself; a
+    stream restored from its own saved position runs with ``ignore_data_skip=True``, and would
+    otherwise resume with other random states (the same batches, different dropout). The first
+    step, not the start of training: creating the dataloader's iterator draws from the torch RNG.
+    """
+
+    def __init__(self, trainer: Any, checkpoint: str) -> None:
+        self.trainer, self.checkpoint, self.done = trainer, checkpoint, False
+
+    def on_step_begin(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        if not self.done:
+            self.trainer._load_rng_state(self.checkpoint)  # the Trainer's own reader of rng_state[_rank].pth
+            self.done = True
+        return control

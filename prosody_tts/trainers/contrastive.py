@@ -27,7 +27,7 @@ from transformers import Trainer
 from ..data.collators import DualStreamCollator, OccurrenceCollator
 from ..data.occurrences import OccurrenceDataset
 from ..data.samplers import MixedPhonemeBatchSampler, SamePhonemeBatchSampler
-from .common import SamplerEpochCallback, SubMetricsMixin, batch_sampler_dataloader
+from .common import RestoreRngOnResume, SamplerEpochCallback, SubMetricsMixin, batch_sampler_dataloader
 
 __all__ = ["BATCH_SAMPLERS", "ContrastiveTrainer"]
 
@@ -97,6 +97,14 @@ class ContrastiveTrainer(SubMetricsMixin, Trainer):
                 **common,
             )
         return SamePhonemeBatchSampler(dataset.index, size, **common)
+
+    def train(self, resume_from_checkpoint: str | bool | None = None, **kwargs: Any) -> Any:  # type: ignore[override]
+        """As ``Trainer.train``; a streamed dataset resumed from its own state also gets the RNG states back."""
+        if resume_from_checkpoint and self.args.ignore_data_skip and isinstance(self.train_dataset, IterableDataset):
+            if not isinstance(resume_from_checkpoint, str):
+                raise ValueError("resuming a streamed dataset needs the checkpoint path (restore its state from it first)")
+            self.add_callback(RestoreRngOnResume(self, resume_from_checkpoint))
+        return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
 
     def get_train_dataloader(self) -> DataLoader:
         dataset = self.train_dataset

@@ -13,7 +13,8 @@ text tower (``init_from``) and trains everything jointly; stage 3 is stage 2 wit
 ``batch_sampler="same"`` starting from a stage-2 model directory. Every stage leaves a model
 directory (``output_dir``) that ``AutoModel``/``AutoProcessor.from_pretrained`` load.
 ``stage="tts"`` trains Grad-TTS (:mod:`.tts_stage`), ``stage="vocoder"`` HiFi-GAN (:mod:`.vocoder_stage`),
-``stage="recognizer"`` the CTC phoneme recogniser of the evaluation (:mod:`.recognizer_stage`).
+``stage="recognizer"`` the CTC phoneme recogniser of the evaluation (:mod:`.recognizer_stage`),
+``stage="aligner"`` the phoneme aligner that gives any transcribed corpus durations (:mod:`.aligner_stage`).
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["DataArguments", "ModelArguments", "StageArguments", "StageResult", "parse_recipe", "run_recipe", "run_stage"]
 
-STAGES = ("mlm", "contrastive", "tts", "vocoder", "recognizer")
+STAGES = ("mlm", "contrastive", "tts", "vocoder", "recognizer", "aligner")
 VOCODER_FEATURES = ("ground_truth", "tts")
 TTS_PRESETS = ("tiny", "paper")
-CORPORA = ("embedded", "festvox_ru")
+CORPORA = ("embedded", "festvox_ru", "manifest")
 SIZES = ("tiny", "base")
 AUDIO_PRESETS = ("tiny", "small", "default")
 
@@ -69,6 +70,8 @@ class ModelArguments:
     vocoder_overrides: str | None = field(default=None, metadata={"help": "JSON dict of HifiGanConfig fields"})
     recognizer_preset: str = field(default="small", metadata={"help": "recognizer: 'tiny', 'small' or 'base'"})
     recognizer_overrides: str | None = field(default=None, metadata={"help": "JSON dict of PhonemeRecognizerConfig fields"})
+    aligner_preset: str = field(default="small", metadata={"help": "aligner: 'tiny', 'small' or 'base'"})
+    aligner_overrides: str | None = field(default=None, metadata={"help": "JSON dict of PhonemeAlignerConfig fields"})
 
 
 @dataclass
@@ -77,7 +80,9 @@ class DataArguments:
 
     corpus: str = field(
         default="embedded",
-        metadata={"help": "'embedded' (corpus_dir from prosody-tts corpus build) or 'festvox_ru' (tts only; corpus_dir: its voice folder or default)"},
+        metadata={"help": "'embedded' (corpus_dir: a folder with train.jsonl / heldout.jsonl, from prosody-tts corpus build "
+                  "or prosody-tts align), 'festvox_ru' (corpus_dir: its voice folder or default) or 'manifest' "
+                  "(corpus_dir: one .jsonl/.csv/.parquet manifest; every 10th row held out)"},
     )
     corpus_dir: str | None = field(
         default=None, metadata={"help": "an embedded corpus directory (prosody-tts corpus build --out DIR)"}
@@ -97,7 +102,19 @@ class DataArguments:
     text_data_files: str | None = field(
         default=None, metadata={"help": "local files (comma-separated) in text_corpus' layout instead of the Hub"}
     )
-    shuffle_buffer: int = field(default=10_000, metadata={"help": "streamed texts: shuffle buffer before sharding"})
+    shuffle_buffer: int = field(default=10_000, metadata={"help": "streamed texts/corpora: shuffle buffer before sharding"})
+    stream_corpus: str | None = field(
+        default=None,
+        metadata={"help": "stages 2/3: stream a registered speech corpus (golos_crowd, common_voice_ru, ...) or "
+                  "'manifest' instead of corpus_dir's train split (needs max_steps)"},
+    )
+    stream_data_files: str | None = field(
+        default=None, metadata={"help": "local files (comma-separated) in stream_corpus' layout instead of the Hub"}
+    )
+    aligner: str | None = field(
+        default=None, metadata={"help": "stages 2/3: an aligner dir that gives streamed examples durations on the fly"}
+    )
+    stream_buffer_size: int = field(default=256, metadata={"help": "streamed occurrence batches: utterances buffered"})
 
 
 @dataclass
@@ -130,6 +147,7 @@ class StageArguments:
         default=True, metadata={"help": "vocoder: held-out copy-synthesis mel L1 / MCD, against Griffin-Lim"}
     )
     evaluate_recognizer: bool = field(default=True, metadata={"help": "recognizer: PER on the eval split's ground truth"})
+    evaluate_alignment: bool = field(default=True, metadata={"help": "aligner: boundary errors on the eval split's timings"})
 
 
 @dataclass
@@ -148,6 +166,8 @@ class StageResult:
     copy_synthesis: dict[str, Any] | None = None
     #: recognizer: phoneme error rate on held-out ground truth (``evaluation.recognition``)
     phoneme_error_rate: dict[str, Any] | None = None
+    #: aligner: boundary errors on the eval split (``evaluation.alignment_accuracy``)
+    alignment_accuracy: dict[str, Any] | None = None
 
 
 def parse_recipe(
@@ -243,6 +263,12 @@ def _source(data_args: DataArguments, split: str) -> Any:
         from ..data.sources.festvox import festvox_split, load_festvox_ru
 
         return festvox_split(load_festvox_ru(data_args.corpus_dir), split)
+    if data_args.corpus == "manifest":
+        from ..data.sources.local import manifest_split
+
+        if data_args.corpus_dir is None:
+            raise ValueError("corpus='manifest' needs corpus_dir: the manifest file")
+        return manifest_split(data_args.corpus_dir, split)
     from ..data.sources.embedded import load_embedded_corpus
 
     if data_args.corpus_dir is None:
@@ -365,9 +391,21 @@ def run_contrastive_stage(
     set_seed(training_args.seed)  # the model is built before the Trainer, which seeds only then
     model, origin = build_contrastive_model(model_args, processor)
     logger.info("contrastive model: %s", origin)
-    train = _prepared(data_args, training_args, processor, data_args.train_split, stage_args.show_progress)
-    index = occurrence_index(train, min_frames=stage_args.min_segment_frames)
-    speaker_to_id = {speaker: i for i, speaker in enumerate(train.speakers)}
+    callbacks = []
+    if data_args.stream_corpus:
+        from ..data.stream_state import OccurrenceStreamStateCallback
+        from .contrastive_stream import restore_for_resume, streamed_occurrence_batches
+
+        if model.config.speaker_source == "ids":
+            raise ValueError("a streamed corpus has no fixed speaker list: use speaker_source 'audio' or 'none'")
+        dataset, _ = streamed_occurrence_batches(data_args, stage_args, training_args, processor)
+        restore_for_resume(dataset, training_args)
+        callbacks.append(OccurrenceStreamStateCallback(dataset))
+        speaker_to_id: dict[str, int] = {}
+    else:
+        train = _prepared(data_args, training_args, processor, data_args.train_split, stage_args.show_progress)
+        dataset = OccurrenceDataset(train, occurrence_index(train, min_frames=stage_args.min_segment_frames))
+        speaker_to_id = {speaker: i for i, speaker in enumerate(train.speakers)}
     if model.config.speaker_source == "ids" and model.config.text_config.num_speakers < len(speaker_to_id):
         raise ValueError(
             f"text_config.num_speakers = {model.config.text_config.num_speakers} < {len(speaker_to_id)} speakers in the corpus"
@@ -375,7 +413,8 @@ def run_contrastive_stage(
     trainer = ContrastiveTrainer(
         model=model,
         args=training_args,
-        train_dataset=OccurrenceDataset(train, index),
+        callbacks=callbacks,
+        train_dataset=dataset,
         processor=processor,
         batch_sampler=stage_args.batch_sampler,
         max_per_phoneme=stage_args.max_per_phoneme,
@@ -387,7 +426,10 @@ def run_contrastive_stage(
     if trainer.is_world_process_zero():
         if speaker_to_id and model.config.speaker_source == "ids":
             Path(training_args.output_dir, SPEAKER_MAP_FILE).write_text(json.dumps(speaker_to_id, indent=2), encoding="utf-8")
-        if stage_args.evaluate_retrieval:
+        if stage_args.evaluate_retrieval and data_args.stream_corpus and data_args.corpus_dir is None \
+                and data_args.corpus != "festvox_ru":  # fmt: skip
+            logger.info("retrieval skipped: a streamed corpus has no held-out split here (set corpus_dir)")
+        elif stage_args.evaluate_retrieval:
             from ..evaluation.retrieval import evaluate_retrieval
 
             heldout = _prepared(
@@ -429,6 +471,10 @@ def run_stage(
         from .recognizer_stage import run_recognizer_stage
 
         run = run_recognizer_stage
+    elif stage_args.stage == "aligner":
+        from .aligner_stage import run_aligner_stage
+
+        run = run_aligner_stage
     else:
         run = run_mlm_stage if stage_args.stage == "mlm" else run_contrastive_stage
     result = run(model_args, data_args, stage_args, training_args, processor)

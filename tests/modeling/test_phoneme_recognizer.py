@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 from model_tester import ModelTesterMixin
+from naive_ctc import naive_ctc as _naive_ctc
 
 from prosody_tts.configuration import PhonemeRecognizerConfig
 from prosody_tts.modeling import PhonemeRecognizerModel
@@ -40,28 +39,6 @@ class TestPhonemeRecognizerModel(ModelTesterMixin):
             torch.testing.assert_close(b.logits[:, :15], a.logits, rtol=0, atol=1e-5)
 
         return short, padded, compare
-
-
-def _naive_ctc(log_probs: torch.Tensor, labels: list[int], blank: int = 0) -> float:
-    """−log p(labels | x) by the textbook alpha recursion over the blank-extended sequence."""
-    extended = [blank]
-    for label in labels:
-        extended += [label, blank]
-    alpha = [-math.inf] * len(extended)
-    alpha[0], alpha[1] = float(log_probs[0, blank]), float(log_probs[0, extended[1]])
-    for t in range(1, log_probs.shape[0]):
-        new = [-math.inf] * len(extended)
-        for s, symbol in enumerate(extended):
-            terms = [alpha[s]] + ([alpha[s - 1]] if s >= 1 else [])
-            if s >= 2 and symbol != blank and symbol != extended[s - 2]:
-                terms.append(alpha[s - 2])
-            top = max(terms)
-            if top > -math.inf:
-                new[s] = top + math.log(sum(math.exp(x - top) for x in terms)) + float(log_probs[t, symbol])
-        alpha = new
-    last = [alpha[-1], alpha[-2]]
-    top = max(last)
-    return -(top + math.log(sum(math.exp(x - top) for x in last)))
 
 
 def test_ctc_loss_matches_a_naive_alpha_recursion():

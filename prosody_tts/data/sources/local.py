@@ -63,6 +63,8 @@ DEFAULT_MANIFEST_COLUMNS: dict[str, tuple[str, ...]] = {
     "speaker": ("speaker", "speaker_id"),
     "stressed_text": ("stressed_text",),
     "language": ("language",),
+    "phonemes": ("phonemes",),
+    "phoneme_durations": ("phoneme_durations",),
 }
 _PROBLEMS = "__problems__"
 
@@ -276,6 +278,9 @@ def load_manifest(
             if mapping.get(name)
         }
         optional = {k: v for k, v in optional.items() if v}
+        for name, kind in (("phonemes", str), ("phoneme_durations", int)):  # e.g. a prosody-tts align output
+            if mapping.get(name) and row.get(mapping[name]) not in (None, ""):
+                optional[name] = _sequence(row[mapping[name]], kind)
         spk = row.get(mapping["speaker"]) if mapping.get("speaker") else None
         example = make_example(
             id=str(key),
@@ -289,6 +294,12 @@ def load_manifest(
 
     ds = ds.map(to_example, with_indices=True, remove_columns=columns)
     return finish_rows(ds, on_error, where)
+
+
+def _sequence(value: Any, kind: type) -> list:
+    """A list column (JSON lines, Parquet) or a space-separated CSV cell as a list of ``kind``."""
+    items = value.split() if isinstance(value, str) else list(value)
+    return [kind(item) for item in items]
 
 
 def _resolve_columns(columns: Sequence[str] | None, column_map: Mapping[str, str] | None, where: str) -> dict:
@@ -546,3 +557,20 @@ def load_webdataset(
 
     ds = ds.map(to_example, remove_columns=names)
     return finish_rows(ds, on_error, where)
+
+
+#: every ``HELDOUT_EVERY``-th row of a manifest without splits is held out (as festvox-ru's split)
+MANIFEST_HELDOUT_EVERY = 10
+
+
+def manifest_split(path: str | os.PathLike, split: str, every: int = MANIFEST_HELDOUT_EVERY, **kwargs: Any) -> list[dict]:
+    """A fixed train / held-out split of a manifest: row ``i`` is held out when ``i % every == every - 1``.
+
+    ``kwargs`` go to :func:`load_manifest` (``audio_root``, ``column_map``, ``speaker``, ...).
+    """
+    if split not in ("train", "heldout"):
+        raise ValueError(f"a manifest has the splits 'train' and 'heldout', got {split!r}")
+    if every < 2:
+        raise ValueError(f"every must be >= 2, got {every}")
+    rows = list(load_manifest(path, streaming=False, **kwargs))
+    return [row for i, row in enumerate(rows) if (i % every == every - 1) == (split == "heldout")]
