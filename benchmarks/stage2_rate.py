@@ -8,7 +8,11 @@
    from the memory-mapped Arrow cache → ``OccurrenceCollator``), no model → pairs/s;
 3. raw data path: ``RobustExampleStream`` from the wav files (decode → resample → log-mel →
    front-end → tokens), i.e. what preparation costs once → utterances/s and the pairs/s it could
-   feed at the corpus' occurrences per utterance.
+   feed at the corpus' occurrences per utterance;
+4. with ``--aligner DIR``, the streamed stage-2 path (what ``stream_corpus`` recipes run): the same
+   utterances as a Golos-layout parquet (audio bytes) → ``RobustExampleStream`` with the aligner on
+   the fly → ``StreamingOccurrenceBatches`` → the occurrence collator → pairs/s; and the same from
+   the corpus' own manifest (stored durations, no aligner: an aligned manifest).
 
 Ratios > 1 mean the data side is faster than training. Interleaved repeats, medians reported.
 """
@@ -42,6 +46,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=40, help="batches per repeat")
     parser.add_argument("--raw-utterances", type=int, default=120, help="utterances per raw-path repeat")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--aligner", default=None, help="an aligner dir: also time the streamed stage-2 path")
     args = parser.parse_args()
 
     processor = DualStreamProcessor.from_defaults()
@@ -64,6 +69,8 @@ def main() -> None:
     processor.phonemize("Прогрев.")  # load the stress model outside the timing
 
     rates: dict[str, list[float]] = {"training": [], "prepared": [], "raw_utterances": []}
+    streamed = _streamed_paths(args, processor, trainer.data_collator) if args.aligner else {}
+    rates.update({name: [] for name in streamed})
     for repeat in range(args.repeats):
         started = time.perf_counter()
         for batch in batches:
@@ -84,6 +91,11 @@ def main() -> None:
         count = sum(1 for _ in stream)
         rates["raw_utterances"].append(count / (time.perf_counter() - started))
 
+        for name, make in streamed.items():
+            started = time.perf_counter()
+            count = sum(1 for _ in islice(make(), args.batches))  # every batch holds batch_size pairs
+            rates[name].append(args.batch_size * count / (time.perf_counter() - started))
+
     median = {key: statistics.median(values) for key, values in rates.items()}
     result = {
         "training_pairs_per_s": median["training"],
@@ -94,10 +106,52 @@ def main() -> None:
         "pairs_per_utterance": pairs_per_utterance,
         "prepared_over_training": median["prepared"] / median["training"],
         "raw_over_training": median["raw_utterances"] * pairs_per_utterance / median["training"],
+        **{f"{name}_pairs_per_s": median[name] for name in streamed},
+        **{f"{name}_over_training": median[name] / median["training"] for name in streamed},
         "repeats": rates,
         "threads": torch.get_num_threads(),
     }
     print(json.dumps(result, indent=2))
+
+
+def _streamed_paths(args: argparse.Namespace, processor: object, collator: object) -> dict:
+    """name → a fresh iterator of collated streamed batches (Golos parquet + aligner; aligned manifest)."""
+    import tempfile
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from datasets import Audio, Features, Value
+
+    from prosody_tts.data.occurrence_stream import StreamingOccurrenceBatches
+    from prosody_tts.data.sources.adapters import load_corpus
+    from prosody_tts.data.sources.local import load_manifest
+    from prosody_tts.modeling.phoneme_aligner import PhonemeAlignerModel
+
+    corpus = Path(args.corpus)
+    rows = [json.loads(line) for line in (corpus / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = rows[: args.raw_utterances * 4]
+    folder = Path(tempfile.mkdtemp(prefix="stage2_stream_"))
+    features = Features({"audio": Audio(sampling_rate=22050), "transcription": Value("string")})
+    table = [{"audio": {"bytes": (corpus / r["audio"]).read_bytes(), "path": Path(r["audio"]).name},
+              "transcription": r["text"]} for r in rows]  # fmt: skip
+    pq.write_table(pa.Table.from_pylist(table, schema=features.arrow_schema), folder / "train.parquet")
+    manifest = folder / "aligned.jsonl"
+    manifest.write_text("".join(json.dumps({**r, "audio": str(corpus / r["audio"])}, ensure_ascii=False) + "\n"
+                                for r in rows), encoding="utf-8")  # fmt: skip
+    aligner = PhonemeAlignerModel.from_pretrained(args.aligner)
+
+    def batches(source: object, with_aligner: bool):
+        def make():
+            stream = RobustExampleStream(source, processor, require_durations=not with_aligner,
+                                         with_occurrences=True, aligner=aligner if with_aligner else None)  # fmt: skip
+            batcher = StreamingOccurrenceBatches(stream, args.batch_size, buffer_size=64, seed=0)
+            return (collator(batch) for batch in batcher)
+
+        return make
+
+    golos = load_corpus("golos_crowd", data_files=str(folder / "train.parquet"))
+    return {"streamed_aligner": batches(golos, True), "streamed_manifest": batches(load_manifest(str(manifest)), False)}
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@
        OUT/rejected.jsonl                   {id, split, reason} of every utterance not aligned
        OUT/alignment.json                   counts, score quantiles, speed, boundary errors against
                                             the data's own timings when it has them
+       OUT/figures/*.png                    log-mels of the first held-out utterances with the
+                                            aligner's boundaries (and the reference's)
     then: prosody-tts train recipes/tiny/stage2.json --corpus_dir OUT ...
 """
 
@@ -148,8 +150,40 @@ def align_splits(model_dir: str, splits: dict[str, list[dict]], reference: str, 
             "alignment_score": score_quantiles([r["alignment_score"] for r in records]) if records else None,
             "boundary_errors": accuracy.to_dict() if accuracy is not None else None, "no_reference": len(missing),
         }  # fmt: skip
+        if split == "heldout" or len(splits) == 1:
+            summary["figures"] = _figures(records, {str(e["id"]): e for e in examples}, reference, extractor, args.out)
     with open(args.out / "rejected.jsonl", "w", encoding="utf-8") as handle:
         for item in rejected_all:
             handle.write(json.dumps(item, ensure_ascii=False) + "\n")
     (args.out / "alignment.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
     return summary
+
+
+#: held-out utterances drawn into OUT/figures
+FIGURES = 3
+
+
+def _figures(records: list[dict], sources: dict[str, dict], reference: str, extractor: Any, out: Path) -> list[str]:
+    """Log-mel + boundary figures of the first aligned utterances (none without matplotlib)."""
+    from ..data.schema import decode_example_audio
+    from ..evaluation.alignment_accuracy import aligned_record_segments, reference_segments
+
+    try:
+        from ..evaluation.plots import plot_alignment
+    except ImportError:  # pragma: no cover - matplotlib is a dev/plots extra
+        return []
+    rate, hop = int(extractor.sampling_rate), int(extractor.hop_length)
+    paths = []
+    for record in records[:FIGURES]:
+        try:
+            wave = decode_example_audio({"audio": record["audio"]}, rate)
+            mel = extractor(wave, sampling_rate=rate, padding=False, return_tensors=None)["input_features"][0]
+            ref = reference_segments(sources[str(record["id"])], reference, hop / rate)
+            path = out / "figures" / f"{record['id'].replace('/', '_')}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            plot_alignment(mel, aligned_record_segments(record, hop / rate), path, ref, hop_seconds=hop / rate,
+                           title=str(record["id"]))  # fmt: skip
+            paths.append(str(path))
+        except ImportError:
+            return paths
+    return paths

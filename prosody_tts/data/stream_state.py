@@ -36,7 +36,24 @@ def _make_callback_base() -> type:
     return TrainerCallback
 
 
-class StreamStateCallback(_make_callback_base()):
+class _CheckpointStateCallback(_make_callback_base()):
+    """Writes a per-rank data state into ``checkpoint-N`` on every save (main-process data only)."""
+
+    what = "state"
+
+    def save(self, args: Any, folder: str, batches: int) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def on_save(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+        if getattr(args, "dataloader_num_workers", 0):
+            logger.warning("%s not saved: it runs in DataLoader workers (num_workers > 0)", self.what)
+            return control
+        batches = state.global_step * args.gradient_accumulation_steps
+        self.save(args, os.path.join(args.output_dir, f"checkpoint-{state.global_step}"), batches)
+        return control
+
+
+class StreamStateCallback(_CheckpointStateCallback):
     """Save the stream's position into each checkpoint (``stream_state_rank{r}.json``).
 
     The position saved is the one after the batches the Trainer has *trained on*
@@ -47,19 +64,14 @@ class StreamStateCallback(_make_callback_base()):
     warning. Resume with :func:`restore_stream_state` and ``ignore_data_skip=True``.
     """
 
+    what = "stream state"
+
     def __init__(self, stream: RobustExampleStream) -> None:
         self.stream = stream
 
-    def on_save(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
-        if getattr(args, "dataloader_num_workers", 0):
-            logger.warning("stream state not saved: the stream runs in DataLoader workers (num_workers > 0)")
-            return control
-        batches = state.global_step * args.gradient_accumulation_steps
+    def save(self, args: Any, folder: str, batches: int) -> None:
         examples = self.stream.examples_after_batches(batches, args.per_device_train_batch_size)
-        stream_state = self.stream.state_dict(at_examples=examples)
-        folder = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
-        save_stream_state(stream_state, folder, getattr(args, "process_index", 0))
-        return control
+        save_stream_state(self.stream.state_dict(at_examples=examples), folder, getattr(args, "process_index", 0))
 
 
 def save_stream_state(
@@ -175,7 +187,7 @@ def restore_occurrence_stream_state(batcher: Any, checkpoint_dir: str | os.PathL
     return True
 
 
-class OccurrenceStreamStateCallback(_make_callback_base()):
+class OccurrenceStreamStateCallback(_CheckpointStateCallback):
     """Save a :class:`~.occurrence_stream.StreamingOccurrenceBatches` state into each checkpoint.
 
     The state saved is the one after the batches the Trainer has trained on (``global_step ×
@@ -183,14 +195,10 @@ class OccurrenceStreamStateCallback(_make_callback_base()):
     lookahead). Resume with :func:`restore_occurrence_stream_state` and ``ignore_data_skip=True``.
     """
 
+    what = "occurrence-stream state"
+
     def __init__(self, batcher: Any) -> None:
         self.batcher = batcher
 
-    def on_save(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
-        if getattr(args, "dataloader_num_workers", 0):
-            logger.warning("occurrence-stream state not saved: it runs in DataLoader workers (num_workers > 0)")
-            return control
-        batches = state.global_step * args.gradient_accumulation_steps
-        folder = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
+    def save(self, args: Any, folder: str, batches: int) -> None:
         save_occurrence_stream_state(self.batcher, folder, getattr(args, "process_index", 0), at_batches=batches)
-        return control

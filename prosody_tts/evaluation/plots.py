@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_CURVE_KEYS",
     "figure_image",
     "log_figures_to_tensorboard",
+    "plot_alignment",
     "plot_f0_contours",
     "plot_loss_curves",
     "plot_metric_distributions",
@@ -384,3 +385,49 @@ def plot_metric_distributions(
 
 def _is_number(value: Any) -> bool:  # NaN included (drawn as "undefined")
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def plot_alignment(
+    log_mel: Any,
+    hypothesis: Sequence[tuple[str, float, float]],
+    path: str | os.PathLike | None = None,
+    reference: Sequence[tuple[str, float, float]] | None = None,
+    *,
+    hop_seconds: float,
+    title: str = "alignment",
+    seconds_per_inch: float = 0.6,
+    dpi: int = 110,
+) -> Any:
+    """A log-mel with the aligner's phone boundaries (white, labelled) and a reference's (cyan, dashed).
+
+    Args:
+        log_mel: (T, M) log-mel of the utterance.
+        hypothesis / reference: ``(phone, start_s, end_s)`` segments (:mod:`.alignment_accuracy`).
+        path: the PNG to write (None: only return the figure).
+        hop_seconds: seconds per mel frame.
+    """
+    array = _as_numpy(log_mel)
+    if array.ndim != 2 or array.shape[0] == 0:
+        raise ValueError(f"log_mel must be a non-empty (frames, n_mels) array, got shape {array.shape}")
+    if not hypothesis:
+        raise ValueError("no hypothesis segments to draw")
+    seconds = array.shape[0] * hop_seconds
+    figure = _figure_class()(figsize=(max(6.0, seconds / seconds_per_inch + 1.5), 3.4))
+    axes = figure.add_subplot(1, 1, 1)
+    axes.imshow(array.T, origin="lower", aspect="auto", cmap="magma", interpolation="nearest",
+                extent=(0.0, seconds, 0, array.shape[1]))  # fmt: skip
+    top = array.shape[1]
+    for symbol, start, end in hypothesis:
+        axes.axvline(start, color="white", linewidth=0.8)
+        axes.text((start + end) / 2, top * 0.92, symbol, color="white", fontsize=7, ha="center", va="top")
+    axes.axvline(hypothesis[-1][2], color="white", linewidth=0.8)
+    for symbol, start, end in reference or ():
+        axes.axvline(start, color="cyan", linewidth=0.8, linestyle="--", ymax=0.8)
+        axes.text((start + end) / 2, top * 0.05, symbol, color="cyan", fontsize=7, ha="center", va="bottom")
+    axes.set_xlabel("seconds")
+    axes.set_ylabel("mel bin")
+    axes.set_title(f"{title}  (white: aligner" + (", cyan: reference)" if reference else ")"), fontsize=10)
+    figure.tight_layout()
+    if path is not None:
+        _save(figure, path, dpi)
+    return figure

@@ -18,17 +18,16 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from transformers import Trainer, TrainingArguments, set_seed
+from transformers import Trainer, TrainingArguments
 
 from .recipe import (
     DataArguments,
     ModelArguments,
     StageArguments,
     StageResult,
-    _prepared,
-    _processor,
     _source,
     _train_and_save,
+    _transcribed_train_rows,
 )
 
 logger = logging.getLogger(__name__)
@@ -66,9 +65,7 @@ def run_aligner_stage(
     from ..data.alignment import AlignerCollator, AlignerDataset
     from ..evaluation.alignment_accuracy import evaluate_alignment
 
-    processor = processor or _processor(model_args)
-    set_seed(training_args.seed)  # the model is built before the Trainer, which seeds only then
-    train = _prepared(data_args, training_args, processor, data_args.train_split, stage_args.show_progress, require_durations=False)
+    processor, train = _transcribed_train_rows(model_args, data_args, stage_args, training_args, processor)
     model = build_aligner(model_args, processor)
     dataset = AlignerDataset(train, model.config.unaligned_token_ids)
     if dataset.skipped:

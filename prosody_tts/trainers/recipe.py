@@ -276,6 +276,18 @@ def _source(data_args: DataArguments, split: str) -> Any:
     return load_embedded_corpus(data_args.corpus_dir, split)
 
 
+def _transcribed_train_rows(
+    model_args: ModelArguments, data_args: DataArguments, stage_args: StageArguments, training_args: TrainingArguments,
+    processor: Any,
+) -> tuple[Any, Any]:
+    """``(processor, prepared train rows)`` for a stage that needs transcripts, not durations
+    (the recogniser, the aligner); seeded first, since the model is built before the Trainer."""
+    processor = processor or _processor(model_args)
+    set_seed(training_args.seed)
+    train = _prepared(data_args, training_args, processor, data_args.train_split, stage_args.show_progress, require_durations=False)
+    return processor, train
+
+
 def _text_stream(data_args: DataArguments, training_args: TrainingArguments, processor: Any) -> Any:
     """A registered text corpus, streamed, shuffled and sharded per rank, tokenised on the fly."""
     from ..data.sharding import shard_for_rank

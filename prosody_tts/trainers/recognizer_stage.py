@@ -18,7 +18,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from transformers import Trainer, TrainingArguments, set_seed
+from transformers import Trainer, TrainingArguments
 
 from .recipe import (
     DataArguments,
@@ -26,8 +26,8 @@ from .recipe import (
     StageArguments,
     StageResult,
     _prepared,
-    _processor,
     _train_and_save,
+    _transcribed_train_rows,
 )
 
 logger = logging.getLogger(__name__)
@@ -60,9 +60,7 @@ def run_recognizer_stage(
     from ..data.recognition import RecognizerCollator, RecognizerDataset
     from ..evaluation.recognition import recognizer_per
 
-    processor = processor or _processor(model_args)
-    set_seed(training_args.seed)  # the model is built before the Trainer, which seeds only then
-    train = _prepared(data_args, training_args, processor, data_args.train_split, stage_args.show_progress, require_durations=False)
+    processor, train = _transcribed_train_rows(model_args, data_args, stage_args, training_args, processor)
     model = build_recognizer(model_args, processor)
     dataset = RecognizerDataset(train, model.symbol_ids, model.config.subsampling)
     if dataset.skipped:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import io
+import json
 
 import numpy as np
 import pytest
@@ -82,3 +83,30 @@ def test_a_score_threshold_rejects_with_the_score(random_aligner, processor, tin
     results = list(align_examples(random_aligner, processor, examples, min_score=1.0))
     assert [kind for kind, _ in results] == ["rejected", "rejected"]
     assert all("alignment score" in record["reason"] and "< 1.0" in record["reason"] for _, record in results)
+
+
+def test_stream_aligns_on_the_fly_and_skips_low_scores(random_aligner, processor, tiny_corpus_dir):
+    from prosody_tts.data.streaming import RobustExampleStream
+
+    examples = [{**dict(e), "phonemes": None, "phoneme_durations": None}
+                for e in load_embedded_corpus(tiny_corpus_dir, "heldout")][:2]  # fmt: skip
+    stream = RobustExampleStream(examples, processor, require_durations=True, with_occurrences=True,
+                                 aligner=random_aligner, min_alignment_score=0.0)  # fmt: skip
+    items = list(stream)
+    assert len(items) == 2 and not stream.skipped
+    for item in items:
+        assert sum(item["phoneme_durations"]) == item["num_frames"]
+        assert item["occurrences"] and all(o.num_frames >= 1 for o in item["occurrences"])
+    strict = RobustExampleStream(examples, processor, aligner=random_aligner, min_alignment_score=1.0)
+    assert list(strict) == [] and strict.skipped == {"alignment": 2}
+    with pytest.raises(ValueError, match="needs a DualStreamProcessor"):
+        RobustExampleStream(examples, processor.feature_extractor, aligner=random_aligner)
+
+
+def test_manifest_loader_keeps_stored_durations(tiny_corpus_dir):
+    from prosody_tts.data.sources.local import load_manifest
+
+    rows = list(load_manifest(tiny_corpus_dir / "train.jsonl", streaming=False))
+    original = [json.loads(line) for line in (tiny_corpus_dir / "train.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["phoneme_durations"] for r in rows] == [o["phoneme_durations"] for o in original]
+    assert [r["phonemes"] for r in rows] == [o["phonemes"] for o in original]
