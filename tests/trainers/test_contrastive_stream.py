@@ -101,8 +101,9 @@ def test_streamed_batches_resume_exactly_after_sigkill(tmp_path, stream_inputs):
     assert all(resumed_losses[s] == pytest.approx(full_losses[s], rel=1e-5) for s in (4, 5, 6))
 
 
-def test_same_phoneme_batches_share_one_identity_across_two_ranks(tmp_path, stream_inputs):
-    spec = _spec("ranks", tmp_path, stream_inputs, corpus="common_voice_ru", data_files=stream_inputs["cv"],
+@pytest.mark.parametrize(("corpus", "layout"), [("common_voice_ru", "cv"), ("golos_crowd", "golos")])
+def test_same_phoneme_batches_share_one_identity_across_two_ranks(tmp_path, stream_inputs, corpus, layout):
+    spec = _spec("ranks", tmp_path, stream_inputs, corpus=corpus, data_files=stream_inputs[layout],
                  mode="same", max_steps=3, save_steps=100, batch_size=2, buffer_size=12)  # fmt: skip
     run = _run_worker(spec, tmp_path, torchrun=2)
     assert run.returncode == 0, run.stderr[-3000:]
