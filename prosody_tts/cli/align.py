@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Any
 
 __all__ = ["add_parser", "load_splits"]
+
+logger = logging.getLogger(__name__)
 
 SPLITS = ("train", "heldout")
 
@@ -143,7 +146,11 @@ def align_splits(model_dir: str, splits: dict[str, list[dict]], reference: str, 
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         partial.replace(args.out / f"{split}.jsonl")  # an interrupted run never leaves a truncated manifest
         seconds = time.perf_counter() - started
-        accuracy, missing = records_accuracy(records, {str(e["id"]): e for e in examples}, reference, frame_seconds)
+        try:
+            accuracy, missing = records_accuracy(records, {str(e["id"]): e for e in examples}, reference, frame_seconds)
+        except ImportError:  # jiwer (the sequence matcher) is in the [eval] extra
+            logger.warning("boundary errors need jiwer: pip install 'prosody-tts[eval]'")
+            accuracy, missing = None, []
         summary["splits"][split] = {
             "utterances": len(examples), "aligned": len(records), "rejected": len(examples) - len(records),
             "seconds": round(seconds, 2), "utterances_per_second": round(len(examples) / max(seconds, 1e-9), 3),

@@ -76,6 +76,12 @@ def run_aligner_stage(
     trainer = Trainer(model=model, args=training_args, train_dataset=dataset, data_collator=collator)
     output = _train_and_save(trainer, training_args, processor)
     accuracy = None
+    try:
+        import jiwer  # noqa: F401  (the boundary matcher; in the [eval] extra)
+    except ImportError:
+        if stage_args.evaluate_alignment:
+            logger.warning("held-out boundary errors skipped: they need jiwer (pip install 'prosody-tts[eval]')")
+        stage_args.evaluate_alignment = False
     if trainer.is_world_process_zero() and stage_args.evaluate_alignment:
         examples = list(_source(data_args, data_args.eval_split))
         reference = "festvox_labels" if data_args.corpus == "festvox_ru" else "stored_durations"
