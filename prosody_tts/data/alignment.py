@@ -38,6 +38,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..processing.padding import length_mask, pad_frames, pad_rows_tensor
+
 __all__ = [
     "AlignerCollator",
     "AlignerDataset",
@@ -93,19 +95,11 @@ class AlignerCollator:
         self.padding_value = float(padding_value)
 
     def __call__(self, items: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        tokens = max(len(item["input_ids"]) for item in items)
-        frames = max(len(item["input_features"]) for item in items)
-        bins = np.asarray(items[0]["input_features"]).shape[1]
-        ids = torch.full((len(items), tokens), self.pad_token_id, dtype=torch.long)
-        mask = torch.zeros(len(items), tokens, dtype=torch.long)
-        features = torch.full((len(items), frames, bins), self.padding_value)
-        frame_mask = torch.zeros(len(items), frames, dtype=torch.long)
-        for b, item in enumerate(items):
-            ids[b, : len(item["input_ids"])] = torch.as_tensor(item["input_ids"], dtype=torch.long)
-            mask[b, : len(item["input_ids"])] = 1
-            x = torch.as_tensor(np.asarray(item["input_features"]), dtype=torch.float32)
-            features[b, : len(x)] = x
-            frame_mask[b, : len(x)] = 1
+        rows = [item["input_ids"] for item in items]
+        ids = pad_rows_tensor(rows, self.pad_token_id)
+        mask = length_mask(torch.tensor([len(row) for row in rows]), ids.shape[1]).long()
+        frames = [torch.as_tensor(np.asarray(item["input_features"]), dtype=torch.float32) for item in items]
+        features, frame_mask = pad_frames(frames, self.padding_value)
         return {"input_ids": ids, "attention_mask": mask, "input_features": features, "feature_attention_mask": frame_mask}
 
 
@@ -231,7 +225,7 @@ def align_examples(
             reason = stream.skipped_ids.get(identifier, "error")
             yield "rejected", {"id": identifier, "reason": f"{reason}: {stream.skip_details.get(identifier, 'could not be processed')}"}
             continue
-        tokens = sum(1 for i in processed["phoneme_input_ids"] if int(i) not in unaligned)
+        tokens = aligned_token_count(processed["phoneme_input_ids"], unaligned)
         if processed["num_frames"] < tokens:
             yield "rejected", {"id": processed["id"], "reason": f"too short: {processed['num_frames']} frames for {tokens} tokens"}
             continue

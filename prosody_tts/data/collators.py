@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from ..constants import NO_WORD
-from ..processing.padding import pad_rows_tensor, padded_length
+from ..processing.padding import pad_frames, pad_rows_tensor
 
 __all__ = ["DualStreamCollator", "OccurrenceCollator", "TextToSpeechCollator"]
 
@@ -119,13 +119,9 @@ class DualStreamCollator:
             feats = [
                 torch.as_tensor(np.asarray(ex["input_features"]), dtype=torch.float32) for ex in examples
             ]
-            frames = padded_length([f.shape[0] for f in feats], multiple_of=self.pad_to_multiple_of)
-            out = torch.full((len(feats), frames, feats[0].shape[1]), self.feature_padding_value)
-            mask = torch.zeros(len(feats), frames, dtype=torch.long)
-            for i, f in enumerate(feats):
-                out[i, : f.shape[0]] = f
-                mask[i, : f.shape[0]] = 1
-            batch["input_features"], batch["feature_attention_mask"] = out, mask
+            batch["input_features"], batch["feature_attention_mask"] = pad_frames(
+                feats, self.feature_padding_value, self.pad_to_multiple_of
+            )
         if all(ex.get("phoneme_durations") is not None for ex in examples):
             durations = [ex["phoneme_durations"] for ex in examples]
             if "phoneme_input_ids" in batch:

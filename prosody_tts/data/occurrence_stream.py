@@ -373,7 +373,7 @@ class StreamingOccurrenceBatches(torch.utils.data.IterableDataset):
         run = _Run(rng, shared, next_slot=int(state["next_slot"]), batches=int(state["batches"]),
                    exhausted=bool(state["exhausted"]))  # fmt: skip
         for slot, remaining in state["buffer"]:
-            item = state["examples"][int(slot)] if int(slot) in state["examples"] else state["examples"][str(slot)]
+            item = state["examples"][int(slot)]
             occurrences = list(item["occurrences"])
             identities = {occ.identity(self.keep_stress) for occ in occurrences}
             run.buffer[int(slot)] = _Held(item["example"], occurrences, identities, int(remaining))

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..processing.padding import pad_frames, pad_rows_tensor
+
 __all__ = ["RecognizerCollator", "RecognizerDataset", "ctc_frames_needed"]
 
 #: label padding (ignored by the CTC loss)
@@ -71,15 +73,7 @@ class RecognizerCollator:
         self.padding_value = float(padding_value)
 
     def __call__(self, items: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        frames = max(len(item["input_features"]) for item in items)
-        bins = np.asarray(items[0]["input_features"]).shape[1]
-        features = torch.full((len(items), frames, bins), self.padding_value)
-        mask = torch.zeros(len(items), frames, dtype=torch.long)
-        longest = max(len(item["labels"]) for item in items)
-        labels = torch.full((len(items), longest), LABEL_PAD, dtype=torch.long)
-        for b, item in enumerate(items):
-            x = torch.as_tensor(np.asarray(item["input_features"]), dtype=torch.float32)
-            features[b, : len(x)] = x
-            mask[b, : len(x)] = 1
-            labels[b, : len(item["labels"])] = torch.as_tensor(item["labels"], dtype=torch.long)
+        frames = [torch.as_tensor(np.asarray(item["input_features"]), dtype=torch.float32) for item in items]
+        features, mask = pad_frames(frames, self.padding_value)
+        labels = pad_rows_tensor([item["labels"] for item in items], LABEL_PAD)
         return {"input_features": features, "feature_attention_mask": mask, "labels": labels}

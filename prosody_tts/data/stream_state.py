@@ -135,17 +135,16 @@ def save_occurrence_stream_state(batcher: Any, checkpoint_dir: str | os.PathLike
                                  at_batches: int | None = None) -> str:  # fmt: skip
     """Write a :class:`~.occurrence_stream.StreamingOccurrenceBatches` state (buffer included) as
     ``occurrence_stream_rank{r}.json`` + ``.safetensors`` (the buffered log-mels); returns the JSON path."""
-    from safetensors.torch import save_file
+    from dataclasses import asdict
 
-    from .occurrences import PhonemeOccurrence
+    from safetensors.torch import save_file
 
     state = batcher.state_dict(at_batches=at_batches)
     arrays: dict[str, Any] = {}
     examples = {}
     for slot, item in state["examples"].items():
         encoded = _encode_example(item["example"], f"s{slot}", arrays)
-        occurrences = [o.__dict__ if isinstance(o, PhonemeOccurrence) else o for o in item["occurrences"]]
-        examples[str(slot)] = {"example": encoded, "occurrences": [dict(o) for o in occurrences]}
+        examples[str(slot)] = {"example": encoded, "occurrences": [asdict(o) for o in item["occurrences"]]}
     state = {**state, "examples": examples}
     os.makedirs(checkpoint_dir, exist_ok=True)
     base = os.path.join(checkpoint_dir, OCCURRENCE_STATE_PATTERN.format(rank=rank))

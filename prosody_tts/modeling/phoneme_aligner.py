@@ -27,6 +27,7 @@ from transformers import PreTrainedModel
 from transformers import initialization as init
 
 from ..configuration.phoneme_aligner import PhonemeAlignerConfig
+from ..processing.padding import length_mask
 from .alignment import maximum_path
 from .outputs import PhonemeAlignerOutput
 
@@ -78,7 +79,7 @@ def forward_sum_loss(
         log_attention: (B, T, N) per-frame token scores (padding anything; it is masked here).
     """
     batch, _, tokens = log_attention.shape
-    token_mask = torch.arange(tokens, device=log_attention.device)[None, :] < text_lengths[:, None]  # (B, N)
+    token_mask = length_mask(text_lengths, tokens)  # (B, N)
     # a finite floor, not -inf: CTC's backward returns NaN for -inf log-probabilities
     scores = torch.where(token_mask[:, None, :], log_attention.float(), MASKED_LOG_SCORE)
     scores = F.pad(scores, (1, 0), value=blank_logprob)  # (B, T, 1 + N): blank first
@@ -159,7 +160,7 @@ class PhonemeAlignerModel(PreTrainedModel):
         counts = aligned.sum(-1)
         width = max(int(counts.max()), 1)
         order = torch.argsort((~aligned).to(torch.int8), dim=-1, stable=True)[:, :width]  # aligned first, in order
-        mask = torch.arange(width, device=input_ids.device)[None, :] < counts[:, None]
+        mask = length_mask(counts, width)
         return torch.where(mask, order, 0), mask
 
     def _keys(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["length_mask", "pad_rows", "pad_rows_tensor", "padded_length"]
+__all__ = ["length_mask", "pad_frames", "pad_rows", "pad_rows_tensor", "padded_length"]
 
 
 def padded_length(lengths: Sequence[int], length: int | None = None, multiple_of: int | None = None) -> int:
@@ -58,3 +58,16 @@ def pad_rows_tensor(
 def length_mask(lengths: torch.Tensor, max_length: int) -> torch.Tensor:
     """(B,) lengths → the (B, max_length) bool mask of right-padded rows (True = real position)."""
     return torch.arange(max_length, device=lengths.device)[None, :] < lengths[:, None]
+
+
+def pad_frames(
+    features: Sequence[torch.Tensor], value: float, multiple_of: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(T_i, M) float frames → ``(B, T, M)`` right-padded with ``value`` and the ``(B, T)`` long mask."""
+    frames = padded_length([f.shape[0] for f in features], multiple_of=multiple_of)
+    out = torch.full((len(features), frames, features[0].shape[1]), float(value))
+    mask = torch.zeros(len(features), frames, dtype=torch.long)
+    for i, f in enumerate(features):
+        out[i, : f.shape[0]] = f
+        mask[i, : f.shape[0]] = 1
+    return out, mask
