@@ -83,6 +83,30 @@ def register_auto_classes() -> None:
     for config in (GradTTSConfig, TextToWaveformConfig):  # their directories carry the processor
         AutoTokenizer.register(config, slow_tokenizer_class=PhonemeTokenizer, exist_ok=True)
         AutoProcessor.register(config, DualStreamProcessor, exist_ok=True)
+    _register_latent_diffusion()
+
+
+def _register_latent_diffusion() -> None:
+    """The Mel-VAE and the latent-diffusion head (a text-to-spectrogram model whose directory carries the processor)."""
+    from transformers import (
+        AutoConfig,
+        AutoModel,
+        AutoModelForTextToSpectrogram,
+        AutoProcessor,
+        AutoTokenizer,
+    )
+
+    from .configuration import LatentDiffusionTTSConfig, MelVaeConfig
+    from .modeling import LatentDiffusionTTSModel, MelVaeModel
+    from .processing import DualStreamProcessor, PhonemeTokenizer
+
+    AutoConfig.register(MelVaeConfig.model_type, MelVaeConfig, exist_ok=True)
+    AutoModel.register(MelVaeConfig, MelVaeModel, exist_ok=True)
+    AutoConfig.register(LatentDiffusionTTSConfig.model_type, LatentDiffusionTTSConfig, exist_ok=True)
+    AutoModel.register(LatentDiffusionTTSConfig, LatentDiffusionTTSModel, exist_ok=True)
+    AutoModelForTextToSpectrogram.register(LatentDiffusionTTSConfig, LatentDiffusionTTSModel, exist_ok=True)
+    AutoTokenizer.register(LatentDiffusionTTSConfig, slow_tokenizer_class=PhonemeTokenizer, exist_ok=True)
+    AutoProcessor.register(LatentDiffusionTTSConfig, DualStreamProcessor, exist_ok=True)
 
 
 def register_pipelines() -> None:

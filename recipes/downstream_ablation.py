@@ -14,6 +14,9 @@ SIM-o, DNSMOS proxy, and the PER of a phoneme recogniser trained on the corpus, 
 the ground truth). A run whose ``summary.json`` exists is not redone, so an interrupted ablation
 resumes where it stopped.
 
+``--head latent --vae DIR`` runs the same protocol with the latent-diffusion head (``WORK/latent_tts``,
+``WORK/latent_eval``, ``WORK/ablation_latent.{json,md}``; no ``grad_tts`` encoder).
+
 Writes ``WORK/ablation.json`` and ``WORK/ablation.md``: per encoder, the mean ± sd over seeds of
 each run's held-out mean, beside R@1-diff / R@1-sim of the same encoder, and the paper's two
 findings checked against these numbers: (1) 1+2 is best downstream; (2) stage 3 raises R@1-sim
@@ -67,7 +70,6 @@ def _encoders(args: argparse.Namespace, processor: Any) -> tuple[dict[str, str |
 
 def _train_tts(encoder: str, init_from: str | None, seed: int, args: argparse.Namespace, processor: Any) -> Path:
     """A tiny Grad-TTS with ``encoder``, composed with Griffin-Lim into ``.../tts`` (reused when present)."""
-    from transformers import TrainingArguments
 
     from prosody_tts.configuration.vocoder import GriffinLimConfig
     from prosody_tts.modeling.griffin_lim import GriffinLimVocoder
@@ -75,16 +77,13 @@ def _train_tts(encoder: str, init_from: str | None, seed: int, args: argparse.Na
     from prosody_tts.trainers.recipe import DataArguments, ModelArguments, StageArguments
     from prosody_tts.trainers.tts_stage import run_tts_stage
 
-    run = args.work / "tts" / encoder / f"seed{seed}"
+    run = args.work / _prefix(args, "tts") / encoder / f"seed{seed}"
     composite = run / "tts"
     if (composite / "config.json").is_file():
         return composite
-    training = TrainingArguments(
-        output_dir=str(run / "grad_tts"), max_steps=args.tts_steps, learning_rate=args.tts_learning_rate,
-        warmup_steps=max(1, args.tts_steps // 30), lr_scheduler_type="cosine", max_grad_norm=1.0,
-        logging_steps=max(1, min(10, args.tts_steps // 5)), save_strategy="no", seed=seed, use_cpu=not args.gpu,
-        report_to=[], dataloader_num_workers=0, disable_tqdm=True,
-    )  # fmt: skip
+    if args.head == "latent":
+        return _train_latent(init_from, seed, args, processor, run)
+    training = _training_args(args, run / "grad_tts", seed)
     stage = run_tts_stage(
         ModelArguments(init_from=init_from, tts_text_encoder="grad_tts" if encoder == "grad_tts" else "dual_stream",
                        tts_preset="tiny"),
@@ -96,6 +95,45 @@ def _train_tts(encoder: str, init_from: str | None, seed: int, args: argparse.Na
     TextToWaveformModel.from_parts(stage.output_dir, vocoder).save_pretrained(composite)
     processor.save_pretrained(composite)
     return composite
+
+
+def _training_args(args: argparse.Namespace, output_dir: Path, seed: int) -> Any:
+    """The TrainingArguments of one head's run (the same schedule for both heads)."""
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=str(output_dir), max_steps=args.tts_steps, learning_rate=args.tts_learning_rate,
+        warmup_steps=max(1, args.tts_steps // 30), lr_scheduler_type="cosine", max_grad_norm=1.0,
+        logging_steps=max(1, min(10, args.tts_steps // 5)), save_strategy="no", seed=seed, use_cpu=not args.gpu,
+        report_to=[], dataloader_num_workers=0, disable_tqdm=True,
+    )  # fmt: skip
+
+
+def _prefix(args: argparse.Namespace, name: str) -> str:
+    """Grad-TTS runs keep their folders (``tts``, ``eval``); the latent head's get ``latent_`` before them."""
+    return name if args.head == "grad_tts" else f"latent_{name}"
+
+
+def _train_latent(init_from: str | None, seed: int, args: argparse.Namespace, processor: Any, run: Path) -> Path:
+    """A tiny latent-diffusion head over ``init_from`` and ``--vae``, composed with Griffin-Lim into ``run/tts``."""
+
+    from prosody_tts.configuration.vocoder import GriffinLimConfig
+    from prosody_tts.modeling.griffin_lim import GriffinLimVocoder
+    from prosody_tts.modeling.text_to_waveform import TextToWaveformModel
+    from prosody_tts.trainers.latent_tts_stage import run_latent_tts_stage
+    from prosody_tts.trainers.recipe import DataArguments, ModelArguments, StageArguments
+
+    training = _training_args(args, run / "latent_tts", seed)
+    stage = run_latent_tts_stage(
+        ModelArguments(init_from=init_from, vae_model=str(args.vae), tts_preset="tiny"),
+        DataArguments(corpus_dir=str(args.corpus), prepared_dir=str(args.work / "prepared")),
+        StageArguments(stage="latent_tts", max_frames=args.tts_max_frames, show_progress=False),
+        training, processor,
+    )  # fmt: skip
+    vocoder = GriffinLimVocoder(GriffinLimConfig.from_feature_extractor(processor.feature_extractor))
+    TextToWaveformModel.from_parts(stage.output_dir, vocoder).save_pretrained(run / "tts")
+    processor.save_pretrained(run / "tts")
+    return run / "tts"
 
 
 def _recognizer(args: argparse.Namespace) -> str:
@@ -224,7 +262,12 @@ def main() -> None:
     parser.add_argument("--recognizer", type=Path, default=None, help="a trained phoneme recogniser (default: train one)")
     parser.add_argument("--no-mos-proxy", action="store_true", help="skip DNSMOS")
     parser.add_argument("--gpu", action="store_true", help="train on the GPU (default: CPU)")
+    parser.add_argument("--head", choices=("grad_tts", "latent"), default="grad_tts",
+                        help="the TTS head: Grad-TTS, or the latent-diffusion head over --vae")  # fmt: skip
+    parser.add_argument("--vae", type=Path, default=None, help="--head latent: a trained Mel-VAE directory (stage mel_vae)")
     args = parser.parse_args()
+    if args.head == "latent" and (args.vae is None or "grad_tts" in args.encoders):
+        parser.error("--head latent needs --vae DIR and --encoders without grad_tts (the faithful encoder is Grad-TTS')")
 
     from prosody_tts.cli.evaluate_synthesis import corpus_rows
     from prosody_tts.processing.processing_dual_stream import DualStreamProcessor
@@ -244,7 +287,7 @@ def main() -> None:
         for seed in args.seeds:
             print(f"[{time.perf_counter() - started:7.0f} s] {encoder}, seed {seed}", flush=True)
             model_dir = _train_tts(encoder, dirs[encoder], seed, args, processor)
-            summary = _evaluate(model_dir, args.work / "eval" / encoder / f"seed{seed}", rows, args, recognizer)
+            summary = _evaluate(model_dir, args.work / _prefix(args, "eval") / encoder / f"seed{seed}", rows, args, recognizer)
             summaries.setdefault(encoder, []).append(summary)
     aggregate = _aggregate(summaries)
     table = _table(aggregate, retrieval)
@@ -252,14 +295,16 @@ def main() -> None:
     per_truth = aggregate[next(iter(aggregate))]["per_ground_truth"][0]
     wall = time.perf_counter() - started
     text = "\n".join([
-        f"# Downstream ablation ({len(args.seeds)} seeds, {args.tts_steps} TTS steps, {args.limit} held-out utterances)", "",
+        f"# Downstream ablation, {'Grad-TTS' if args.head == 'grad_tts' else 'latent-diffusion'} head "
+        f"({len(args.seeds)} seeds, {args.tts_steps} TTS steps, {args.limit} held-out utterances)", "",
         "Mean ± sd over seeds of each run's held-out mean. DNSMOS and PER are proxies; the recogniser's PER on the "
         f"ground truth of the same utterances is {per_truth:.3f}.", "", table, "", *findings, "",
         f"Wall time {wall:.0f} s (this invocation; finished runs are reused).",
     ])  # fmt: skip
-    (args.work / "ablation.md").write_text(text + "\n", encoding="utf-8")
+    name = "ablation" if args.head == "grad_tts" else "ablation_latent"
+    (args.work / f"{name}.md").write_text(text + "\n", encoding="utf-8")
     payload = {"aggregate": aggregate, "findings": findings, "wall_seconds": wall, "args": {k: str(v) for k, v in vars(args).items()}}
-    (args.work / "ablation.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
+    (args.work / f"{name}.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
     print(text)
 
 

@@ -4,8 +4,10 @@
 * ``--file lines.txt`` or standard input (no sentence, or ``-``): one sentence per line, one WAV
   per line in the folder ``--out`` (``0001.wav``, … by line number), with a progress bar.
 
-``DIR`` is a text-to-waveform directory (the demo's ``tts/``) or a Grad-TTS directory (then
-``--vocoder DIR``, default Griffin-Lim). ``+`` before a vowel marks its stress, as everywhere in
+``DIR`` is a text-to-waveform directory (the demo's ``tts/``), a Grad-TTS or a latent-diffusion
+directory (then ``--vocoder DIR``, default Griffin-Lim). A latent-diffusion head also takes
+``--guidance-scale`` and a voice prompt: ``--prompt-audio ref.wav --prompt-text "its transcript"``
+(the speech continues the prompt's voice; only the new text's audio is written). ``+`` before a vowel marks its stress, as everywhere in
 the front-end.
 """
 
@@ -21,7 +23,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``synthesize`` to the ``prosody-tts`` sub-commands."""
     command = subparsers.add_parser("synthesize", help="speak Russian text with a trained TTS model (WAV files)")
     command.add_argument("text", nargs="*", help="one sentence; none (or '-') reads standard input, one per line")
-    command.add_argument("--model", required=True, help="a text-to-waveform or Grad-TTS model directory")
+    command.add_argument("--model", required=True, help="a text-to-waveform, Grad-TTS or latent-diffusion model directory")
     command.add_argument("--vocoder", help="a vocoder directory (default: the model's, or Griffin-Lim)")
     command.add_argument("--out", type=Path, help="the WAV (one sentence; default out.wav) or the folder (--file / stdin; default synthesized)")
     command.add_argument("--file", type=Path, help="sentences, one per line: one WAV each")
@@ -30,6 +32,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     command.add_argument("--temperature", type=float, help="noise temperature (default 1.5)")
     command.add_argument("--length-scale", type=float, help="> 1 speaks slower (default 1.0)")
     command.add_argument("--seed", type=int, help="seed of the noise (default: the model's, 0)")
+    command.add_argument("--guidance-scale", type=float, help="latent diffusion: classifier-free guidance (default: the model's, 5)")
+    command.add_argument("--prompt-audio", type=Path, help="latent diffusion: a recording whose voice the speech continues")
+    command.add_argument("--prompt-text", help="the transcript of --prompt-audio (required with it)")
     command.add_argument("--keep-going", action="store_true", help="report a bad line and continue")
     command.set_defaults(handler=_cmd_synthesize)
     return command
@@ -57,12 +62,26 @@ def _speaker(model: Any, speaker: str | None) -> str | int | None:
     return int(speaker) if speaker.isdigit() and speaker not in names else speaker
 
 
+def _check_latent_options(args: argparse.Namespace, model: Any) -> None:
+    """--guidance-scale / --prompt-audio belong to a latent-diffusion head; the prompt needs its transcript."""
+    from ..configuration.latent_diffusion import LatentDiffusionTTSConfig
+
+    latent = isinstance(model.tts.config, LatentDiffusionTTSConfig)
+    used = [flag for flag, value in (("--guidance-scale", args.guidance_scale), ("--prompt-audio", args.prompt_audio)) if value is not None]
+    if used and not latent:
+        raise SystemExit(f"prosody-tts synthesize: {', '.join(used)} need a latent-diffusion model, not {type(model.tts).__name__}")
+    if (args.prompt_audio is None) != (args.prompt_text is None):
+        raise SystemExit("prosody-tts synthesize: --prompt-audio and --prompt-text go together")
+    if args.prompt_audio is not None and not args.prompt_audio.is_file():
+        raise SystemExit(f"prosody-tts synthesize: no such file: {args.prompt_audio}")
+
+
 def _cmd_synthesize(args: argparse.Namespace) -> int:
     import soundfile
     import torch
     from tqdm.auto import tqdm
 
-    from ..pipelines.text_to_speech import load_text_to_speech
+    from ..pipelines.text_to_speech import load_text_to_speech, voice_prompt_inputs
     from ..text.errors import FrontendError
 
     lines, many = _lines(args)
@@ -75,14 +94,20 @@ def _cmd_synthesize(args: argparse.Namespace) -> int:
     out = args.out or Path("synthesized" if many else "out.wav")
     if many:
         out.mkdir(parents=True, exist_ok=True)
-    options = dict(n_timesteps=args.steps, temperature=args.temperature, length_scale=args.length_scale, seed=args.seed)
+    options: dict[str, Any] = dict(n_timesteps=args.steps, temperature=args.temperature, length_scale=args.length_scale, seed=args.seed)
+    _check_latent_options(args, model)
+    if args.guidance_scale is not None:
+        options["guidance_scale"] = args.guidance_scale
     speaker = _speaker(model, args.speaker)
     failures = 0
     progress = tqdm(lines, desc="synthesize", unit="sent", disable=not many, file=sys.stderr)
     for number, line in progress:
         target = out / f"{number:04d}.wav" if many else out
         try:
-            inputs = processor(text=line, return_tensors="pt")
+            if args.prompt_audio is not None:
+                inputs = voice_prompt_inputs(processor, line, args.prompt_audio, args.prompt_text)
+            else:
+                inputs = processor(text=line, return_tensors="pt")
             with torch.no_grad():
                 speech = model(**inputs, speaker=speaker, **options)
         except (FrontendError, ValueError) as error:

@@ -217,14 +217,24 @@ class TextToSpeechCollator:
         base: the padding collator (its ``speaker_to_id`` must be fixed for a multi-speaker model).
         with_speaker_ids: keep ``speaker_ids``; a single-speaker model gets none.
         with_durations: keep ``phoneme_durations`` (the espeak/aligner frames per phoneme id).
+        spectrogram_only: keep only ``spectrogram`` and ``spectrogram_lengths`` (the Mel-VAE's batches).
     """
 
-    def __init__(self, base: DualStreamCollator, with_speaker_ids: bool = False, with_durations: bool = False) -> None:
+    def __init__(
+        self,
+        base: DualStreamCollator,
+        with_speaker_ids: bool = False,
+        with_durations: bool = False,
+        spectrogram_only: bool = False,
+    ) -> None:
         if with_speaker_ids and not base.frozen_speakers:
             raise ValueError("a multi-speaker collator needs a fixed speaker_to_id (the same on every rank)")
+        if spectrogram_only and (with_speaker_ids or with_durations):
+            raise ValueError("spectrogram_only batches carry neither speaker_ids nor durations")
         self.base = base
         self.with_speaker_ids = with_speaker_ids
         self.with_durations = with_durations
+        self.spectrogram_only = spectrogram_only
 
     def __call__(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         if not rows:
@@ -239,4 +249,6 @@ class TextToSpeechCollator:
             batch.pop("phoneme_durations", None)
         if not self.with_speaker_ids:
             batch.pop("speaker_ids", None)
+        if self.spectrogram_only:
+            return {"spectrogram": batch["spectrogram"], "spectrogram_lengths": batch["spectrogram_lengths"]}
         return batch

@@ -6,6 +6,7 @@ from .ecapa_tdnn import EcapaTdnnModel, EcapaTdnnPreTrainedModel
 from .grad_tts import GradTTSModel
 from .griffin_lim import GriffinLimVocoder
 from .hifigan import HifiGanVocoder
+from .latent_diffusion import LatentDiffusionTTSModel
 from .layers import (
     AdaLNZeroBlock,
     AdaLNZeroModulation,
@@ -18,6 +19,7 @@ from .layers import (
     WordFusion,
     ZeroInitLinear,
 )
+from .mel_vae import MelVaeModel
 from .outputs import (
     DualStreamMaskedLMOutput,
     DualStreamModelOutput,
@@ -45,7 +47,9 @@ __all__ = [
     "GradTTSModel",
     "GriffinLimVocoder",
     "HifiGanVocoder",
+    "LatentDiffusionTTSModel",
     "MaskedLMHead",
+    "MelVaeModel",
     "PhonemeAlignerModel",
     "PhonemeRecognizerModel",
     "ProsodyContrastiveModel",

@@ -1,4 +1,4 @@
-"""Building blocks shared by the encoders: positions, attention, feed-forward, AdaLN-Zero blocks, word fusion.
+"""Building blocks shared by the models: positions, self/cross-attention, (gated) feed-forward, AdaLN-Zero blocks, word fusion.
 
 Every layer takes plain sizes (not a config) so other model families can reuse it; the models pass
 their config's numbers in. Masks are boolean and ``True`` marks a real token. Shapes use
@@ -18,7 +18,9 @@ from transformers.modeling_layers import GradientCheckpointingLayer
 __all__ = [
     "AdaLNZeroBlock",
     "AdaLNZeroModulation",
+    "CrossAttention",
     "FeedForward",
+    "GatedFeedForward",
     "MaskedLMHead",
     "RotaryEmbedding",
     "SelfAttention",
@@ -152,6 +154,17 @@ class SelfAttention(nn.Module):
         if position_embeddings is not None:
             cos, sin = position_embeddings
             query, key = apply_rotary(query, cos, sin), apply_rotary(key, cos, sin)
+        return self._attend(query, key, value, attention_mask, output_attentions)
+
+    def _attend(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor,
+        value: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        output_attentions: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(B, N, T, D) queries over (B, N, S, D) keys/values → (B, T, H) projected context [+ weights]."""
         dropout = self.dropout if self.training else 0.0
 
         weights = None
@@ -192,6 +205,61 @@ class FeedForward(nn.Module):
         return self.down(self.activation(self.up(hidden_states)))
 
 
+class CrossAttention(SelfAttention):
+    """Multi-head attention of queries (B, T, H) over another sequence (B, S, H_ctx) (no positions).
+
+    The keys and values are projections of ``context``; ``context_mask`` (B, 1, 1, S) bool marks its
+    real positions. Same SDPA / explicit-weights paths as :class:`SelfAttention`.
+
+    Example:
+        >>> attention = CrossAttention(hidden_size=8, num_heads=2, dropout=0.0, context_size=6)
+        >>> out, weights = attention(torch.randn(1, 4, 8), torch.randn(1, 3, 6),
+        ...                          torch.tensor([[[[True, False, True]]]]), output_attentions=True)
+        >>> out.shape, float(weights.detach()[..., 1].abs().max())
+        (torch.Size([1, 4, 8]), 0.0)
+    """
+
+    def __init__(self, hidden_size: int, num_heads: int, dropout: float, context_size: int | None = None) -> None:
+        super().__init__(hidden_size, num_heads, dropout)
+        context_size = context_size or hidden_size
+        self.key = nn.Linear(context_size, hidden_size)
+        self.value = nn.Linear(context_size, hidden_size)
+
+    def forward(  # type: ignore[override]
+        self,
+        hidden_states: torch.Tensor,
+        context: torch.Tensor,
+        context_mask: torch.Tensor | None = None,
+        output_attentions: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(B, T, H) queries, (B, S, H_ctx) context, (B, 1, 1, S) bool mask → (B, T, H) [+ (B, N, T, S)]."""
+        query = self._split_heads(self.query(hidden_states))
+        key = self._split_heads(self.key(context))
+        value = self._split_heads(self.value(context))
+        return self._attend(query, key, value, context_mask, output_attentions)
+
+
+class GatedFeedForward(nn.Module):
+    """Gated feed-forward (GLU family; ``activation="gelu"`` is GeGLU): ``down(act(gate(x)) · up(x))``.
+
+    Example:
+        >>> ffn = GatedFeedForward(hidden_size=8, intermediate_size=16, activation="gelu")
+        >>> ffn(torch.randn(2, 5, 8)).shape
+        torch.Size([2, 5, 8])
+    """
+
+    def __init__(self, hidden_size: int, intermediate_size: int, activation: str) -> None:
+        super().__init__()
+        self.gate = nn.Linear(hidden_size, intermediate_size)
+        self.up = nn.Linear(hidden_size, intermediate_size)
+        self.activation = ACT2FN[activation]
+        self.down = nn.Linear(intermediate_size, hidden_size)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        """(B, T, H) → (B, T, H)."""
+        return self.down(self.activation(self.gate(hidden_states)) * self.up(hidden_states))
+
+
 class ZeroInitLinear(nn.Linear):
     """A Linear that starts at zero (weight and bias) and that the models' ``_init_weights`` zeroes again.
 
@@ -213,7 +281,8 @@ class ZeroInitLinear(nn.Linear):
 class AdaLNZeroModulation(nn.Module):
     """DiT's adaptive-LayerNorm-Zero modulation: condition (B, C) → SiLU → Linear → 6 vectors (B, 1, H).
 
-    Returns ``(shift_attn, scale_attn, gate_attn, shift_ffn, scale_ffn, gate_ffn)``. The Linear is
+    Returns ``(shift_attn, scale_attn, gate_attn, shift_ffn, scale_ffn, gate_ffn)`` (``num_chunks``
+    vectors; a final layer takes 2: shift and scale). The Linear is
     a :class:`ZeroInitLinear`, so every gate is
     0 and a block that uses it starts as the identity: the condition then enters gradually.
 
@@ -226,10 +295,9 @@ class AdaLNZeroModulation(nn.Module):
         True
     """
 
-    num_chunks = 6
-
-    def __init__(self, condition_size: int, hidden_size: int) -> None:
+    def __init__(self, condition_size: int, hidden_size: int, num_chunks: int = 6) -> None:
         super().__init__()
+        self.num_chunks = num_chunks
         self.activation = nn.SiLU()
         self.linear = ZeroInitLinear(condition_size, self.num_chunks * hidden_size)
 

@@ -23,6 +23,9 @@ __all__ = [
     "EcapaTdnnOutput",
     "GradTTSOutput",
     "GradTTSSynthesisOutput",
+    "LatentDiffusionSynthesisOutput",
+    "LatentDiffusionTTSOutput",
+    "MelVaeOutput",
     "PhonemeAlignerOutput",
     "PhonemeRecognizerOutput",
     "ProsodyContrastiveOutput",
@@ -229,3 +232,62 @@ class PhonemeAlignerOutput(ModelOutput):
     durations: torch.LongTensor | None = None
     alignment_scores: torch.FloatTensor | None = None
     frame_lengths: torch.LongTensor | None = None
+
+
+@dataclass
+class MelVaeOutput(ModelOutput):
+    """Output of :class:`~prosody_tts.modeling.mel_vae.MelVaeModel`.
+
+    Args:
+        loss: normalised-mel L1 + the bottleneck's term (``kl_weight`` · KL, or the RVQ losses).
+        reconstruction_loss: () L1 of the reconstruction in log-mel units over real frames.
+        kl_loss: () KL(q ‖ N(0, I)) per latent element (0 for RVQ).
+        quantizer_loss: () RVQ codebook + commitment loss (None for KL).
+        reconstruction: (B, T, n_mels) decoded log-mels of a posterior sample (the quantised latent).
+        latents: (B, L, C) that sample; ``latent_lengths`` (B,) real latent frames.
+    """
+
+    loss: torch.FloatTensor | None = None
+    reconstruction_loss: torch.FloatTensor | None = None
+    kl_loss: torch.FloatTensor | None = None
+    quantizer_loss: torch.FloatTensor | None = None
+    reconstruction: torch.FloatTensor | None = None
+    latents: torch.FloatTensor | None = None
+    latent_lengths: torch.LongTensor | None = None
+
+
+@dataclass
+class LatentDiffusionTTSOutput(ModelOutput):
+    """Training output of :class:`~prosody_tts.modeling.latent_diffusion.LatentDiffusionTTSModel`.
+
+    Args:
+        loss: diffusion loss + ``length_loss_weight`` · length loss.
+        diffusion_loss: () MSE of the predicted v (or flow velocity) on the masked (generated) latent frames.
+        length_loss: () squared error of the log total length (the length predictor, on detached text states).
+        latent_lengths: (B,) latent frames of each target; ``predicted_lengths`` (B,) the predictor's.
+    """
+
+    loss: torch.FloatTensor | None = None
+    diffusion_loss: torch.FloatTensor | None = None
+    length_loss: torch.FloatTensor | None = None
+    latent_lengths: torch.LongTensor | None = None
+    predicted_lengths: torch.FloatTensor | None = None
+
+
+@dataclass
+class LatentDiffusionSynthesisOutput(ModelOutput):
+    """What :meth:`~prosody_tts.modeling.latent_diffusion.LatentDiffusionTTSModel.synthesize` returns.
+
+    Args:
+        spectrogram: (B, T, n_mels) decoded log-mels of the generated part, right-padded.
+        spectrogram_lengths: (B,) real frames of each item (latent frames · the VAE's rate).
+        latents: (B, L, C) the generated latents (normalised, as the DiT sees them).
+        latent_lengths: (B,) generated latent frames (the length predictor's, or given).
+        durations: None (the head has no per-token durations; kept for the text-to-waveform output).
+    """
+
+    spectrogram: torch.FloatTensor | None = None
+    spectrogram_lengths: torch.LongTensor | None = None
+    latents: torch.FloatTensor | None = None
+    latent_lengths: torch.LongTensor | None = None
+    durations: torch.FloatTensor | None = None

@@ -1,4 +1,4 @@
-"""Text → waveform in one model: a TTS head (Grad-TTS) and a vocoder (Griffin-Lim, later HiFi-GAN).
+"""Text → waveform in one model: a TTS head (Grad-TTS or latent diffusion) and a vocoder (Griffin-Lim or HiFi-GAN).
 
 ::
 
@@ -59,10 +59,13 @@ class TextToWaveformModel(PreTrainedModel):
     @classmethod
     def from_parts(cls, tts: Any, vocoder: Any, **defaults: Any) -> TextToWaveformModel:
         """A composite of a trained TTS model and a vocoder (instances or directories), with synthesis
-        ``defaults`` (``n_timesteps``, ``temperature``, ``length_scale``, ``seed``)."""
+        ``defaults`` (``n_timesteps``, ``temperature``, ``length_scale``, ``seed``); unset ones come
+        from the head's ``synthesis_defaults`` when it has them (latent diffusion: 25 steps, no
+        tempering), else the config's."""
         from .loading import load_model
 
         tts, vocoder = load_model(tts, PreTrainedModel), load_model(vocoder, PreTrainedModel)
+        defaults = {**getattr(tts, "synthesis_defaults", {}), **defaults}  # the head's own, e.g. 25 steps
         config = TextToWaveformConfig(tts_config=tts.config, vocoder_config=vocoder.config, **defaults)
         return cls(config, tts=tts, vocoder=vocoder)
 
@@ -92,7 +95,9 @@ class TextToWaveformModel(PreTrainedModel):
             n_timesteps / temperature / length_scale / seed: override the config's defaults.
             generator: seeds the noise instead of ``seed`` (the TTS head's, then a vocoder's that
                 takes one, e.g. Griffin-Lim's initial phase).
-            inputs: text keys, ``speaker_ids``, ``speaker_embeds``, ``durations``, ``stochastic``.
+            inputs: text keys, ``speaker_ids``, ``speaker_embeds``, and the head's own synthesis
+                options (Grad-TTS: ``durations``, ``stochastic``; latent diffusion:
+                ``guidance_scale``, ``latent_lengths``, ``prompt_spectrogram``, ``prompt_phonemes``).
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         config = self.config

@@ -71,7 +71,7 @@ def synthesize_corpus(
     prepared_ids = {str(prepared[i]["id"]) for i in range(len(prepared))}
     problems = [(key, "the processor could not prepare this row") for key in by_id if key not in prepared_ids]
     collator = _collator(model, processor)
-    blanks = model.tts.config.encoder_type == "grad_tts" and model.tts.config.blank_id is not None
+    blanks = getattr(model.tts.config, "encoder_type", None) == "grad_tts" and model.tts.config.blank_id is not None
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rate = int(model.config.sampling_rate)

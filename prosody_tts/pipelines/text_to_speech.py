@@ -4,7 +4,7 @@
 
     texts ─► DualStreamProcessor (AutoProcessor of the model dir) ─► phoneme_* / bpe_* tensors
       ├─ TextToWaveformModel ─ forward(speaker, n_timesteps, …) ─► waveform (1, samples)   [out[0]]
-      └─ GradTTSModel (text-to-spectrogram) ─► log-mels ─► vocoder ─► waveform
+      └─ GradTTSModel / LatentDiffusionTTSModel (text-to-spectrogram) ─► log-mels ─► vocoder ─► waveform
                  vocoder: vocoder= (model or dir) · else DIR/vocoder/ (HiFi-GAN) · else Griffin-Lim
     ─► {"audio": (samples,) float32, "sampling_rate": 22050}
 
@@ -31,7 +31,7 @@ from typing import Any
 
 from transformers import TextToAudioPipeline
 
-__all__ = ["ProsodyTextToAudioPipeline", "check_mels", "default_vocoder", "load_text_to_speech"]
+__all__ = ["ProsodyTextToAudioPipeline", "check_mels", "default_vocoder", "load_text_to_speech", "voice_prompt_inputs"]
 
 
 def default_vocoder(model: Any) -> Any:
@@ -43,12 +43,13 @@ def default_vocoder(model: Any) -> Any:
     from transformers import AutoModel
 
     from ..configuration.grad_tts import GradTTSConfig
+    from ..configuration.latent_diffusion import LatentDiffusionTTSConfig
     from ..configuration.vocoder import GriffinLimConfig
     from ..constants import VOCODER_SUBFOLDER
     from ..modeling.griffin_lim import GriffinLimVocoder
 
     config = getattr(model, "config", None)
-    if not isinstance(config, GradTTSConfig):
+    if not isinstance(config, (GradTTSConfig, LatentDiffusionTTSConfig)):
         return None
     saved = os.path.join(str(getattr(model, "name_or_path", "") or ""), VOCODER_SUBFOLDER)
     if os.path.isfile(os.path.join(saved, "config.json")):
@@ -110,3 +111,28 @@ def load_text_to_speech(model: Any, vocoder: Any = None) -> tuple[Any, Any]:
     processor = DualStreamProcessor.from_pretrained(model)
     check_mels(loaded.config.vocoder_config, processor)
     return loaded.eval(), processor
+
+
+def voice_prompt_inputs(processor: Any, text: str, prompt_audio: Any, prompt_text: str) -> dict[str, Any]:
+    """The inputs of a latent-diffusion head that continues a voice prompt with ``text``.
+
+    ``prompt_audio`` (a path or encoded bytes) is decoded and resampled to the processor's rate and
+    turned into log-mels (``prompt_spectrogram`` (1, T, M)); the text keys are those of
+    ``prompt_text + " " + text`` (the head reads the prompt's transcript before the new text), and
+    ``prompt_phonemes`` counts the leading phoneme tokens that belong to the transcript (its
+    ``<s>`` and phonemes, not its ``</s>``), from which the head takes the prompt's speaking rate.
+    """
+    import torch
+
+    from ..processing.audio import load_audio
+
+    if not prompt_text or not prompt_text.strip():
+        raise ValueError("a voice prompt needs its transcript (prompt_text): the head continues it")
+    extractor = processor.feature_extractor
+    waveform, rate = load_audio(prompt_audio, int(extractor.sampling_rate))
+    features = extractor(waveform, sampling_rate=rate, return_tensors="pt")["input_features"]
+    prompt_ids = processor(text=prompt_text.strip(), return_tensors="pt")["phoneme_input_ids"]
+    inputs = dict(processor(text=f"{prompt_text.strip()} {text.strip()}", return_tensors="pt"))
+    inputs["prompt_spectrogram"] = features.float()
+    inputs["prompt_phonemes"] = torch.tensor([prompt_ids.shape[1] - 1])
+    return inputs

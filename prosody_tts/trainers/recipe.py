@@ -14,7 +14,9 @@ text tower (``init_from``) and trains everything jointly; stage 3 is stage 2 wit
 directory (``output_dir``) that ``AutoModel``/``AutoProcessor.from_pretrained`` load.
 ``stage="tts"`` trains Grad-TTS (:mod:`.tts_stage`), ``stage="vocoder"`` HiFi-GAN (:mod:`.vocoder_stage`),
 ``stage="recognizer"`` the CTC phoneme recogniser of the evaluation (:mod:`.recognizer_stage`),
-``stage="aligner"`` the phoneme aligner that gives any transcribed corpus durations (:mod:`.aligner_stage`).
+``stage="aligner"`` the phoneme aligner that gives any transcribed corpus durations (:mod:`.aligner_stage`),
+``stage="mel_vae"`` the Mel-VAE (:mod:`.mel_vae_stage`) and ``stage="latent_tts"`` the latent-diffusion
+head over it (:mod:`.latent_tts_stage`).
 """
 
 from __future__ import annotations
@@ -33,12 +35,13 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["DataArguments", "ModelArguments", "StageArguments", "StageResult", "parse_recipe", "run_recipe", "run_stage"]
 
-STAGES = ("mlm", "contrastive", "tts", "vocoder", "recognizer", "aligner")
+STAGES = ("mlm", "contrastive", "tts", "vocoder", "recognizer", "aligner", "mel_vae", "latent_tts")
 VOCODER_FEATURES = ("ground_truth", "tts")
 TTS_PRESETS = ("tiny", "paper")
 CORPORA = ("embedded", "festvox_ru", "manifest")
 SIZES = ("tiny", "base")
 AUDIO_PRESETS = ("tiny", "small", "default")
+VAE_PRESETS = ("tiny", "base")
 
 
 @dataclass
@@ -61,7 +64,9 @@ class ModelArguments:
     tts_text_encoder: str = field(
         default="dual_stream", metadata={"help": "tts: 'dual_stream' (ours, init_from any stage) or 'grad_tts' (faithful)"}
     )
-    tts_preset: str = field(default="tiny", metadata={"help": f"tts decoder/predictor sizes, one of {TTS_PRESETS}"})
+    tts_preset: str = field(
+        default="tiny", metadata={"help": f"tts / latent_tts: the head's sizes (decoder, predictor, DiT), one of {TTS_PRESETS}"}
+    )
     freeze_encoder: bool = field(default=False, metadata={"help": "tts: keep the dual-stream encoder fixed"})
     tts_overrides: str | None = field(default=None, metadata={"help": "JSON dict of GradTTSConfig fields"})
     vocoder_preset: str = field(
@@ -72,6 +77,10 @@ class ModelArguments:
     recognizer_overrides: str | None = field(default=None, metadata={"help": "JSON dict of PhonemeRecognizerConfig fields"})
     aligner_preset: str = field(default="small", metadata={"help": "aligner: 'tiny', 'small' or 'base'"})
     aligner_overrides: str | None = field(default=None, metadata={"help": "JSON dict of PhonemeAlignerConfig fields"})
+    vae_model: str | None = field(default=None, metadata={"help": "latent_tts: the trained Mel-VAE directory (stage mel_vae)"})
+    vae_preset: str = field(default="tiny", metadata={"help": f"mel_vae: the Mel-VAE size, one of {VAE_PRESETS}"})
+    vae_overrides: str | None = field(default=None, metadata={"help": "JSON dict of MelVaeConfig fields"})
+    latent_overrides: str | None = field(default=None, metadata={"help": "JSON dict of LatentDiffusionTTSConfig fields"})
 
 
 @dataclass
@@ -148,6 +157,7 @@ class StageArguments:
     )
     evaluate_recognizer: bool = field(default=True, metadata={"help": "recognizer: PER on the eval split's ground truth"})
     evaluate_alignment: bool = field(default=True, metadata={"help": "aligner: boundary errors on the eval split's timings"})
+    latent_stats_rows: int = field(default=256, metadata={"help": "mel_vae / latent_tts: training rows the mel / latent statistics are measured on"})
 
 
 @dataclass
@@ -487,6 +497,14 @@ def run_stage(
         from .aligner_stage import run_aligner_stage
 
         run = run_aligner_stage
+    elif stage_args.stage == "mel_vae":
+        from .mel_vae_stage import run_mel_vae_stage
+
+        run = run_mel_vae_stage
+    elif stage_args.stage == "latent_tts":
+        from .latent_tts_stage import run_latent_tts_stage
+
+        run = run_latent_tts_stage
     else:
         run = run_mlm_stage if stage_args.stage == "mlm" else run_contrastive_stage
     result = run(model_args, data_args, stage_args, training_args, processor)

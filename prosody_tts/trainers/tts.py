@@ -1,4 +1,4 @@
-"""Training a text-to-speech head (Grad-TTS) on a prepared corpus with ``Trainer``.
+"""Training a text-to-speech head (Grad-TTS, latent diffusion) on a prepared corpus with ``Trainer``.
 
 ::
 
@@ -38,9 +38,10 @@ LOSS_PARTS: tuple[str, ...] = ("duration_loss", "prior_loss", "diffusion_loss")
 
 
 class TextToSpeechTrainer(SubMetricsMixin, Trainer):
-    """``Trainer`` for :class:`~prosody_tts.modeling.grad_tts.GradTTSModel` on a ``PreparedCorpus``.
+    """``Trainer`` for a TTS head (:class:`~prosody_tts.modeling.grad_tts.GradTTSModel`,
+    :class:`~prosody_tts.modeling.latent_diffusion.LatentDiffusionTTSModel`) on a ``PreparedCorpus``.
 
-    Logs ``loss`` and its parts (:data:`LOSS_PARTS`).
+    Logs ``loss`` and its parts (the model's ``loss_parts``; Grad-TTS: :data:`LOSS_PARTS`).
 
     Args:
         processor: the ``DualStreamProcessor`` of the corpus (pad ids; saved with checkpoints).
@@ -100,7 +101,8 @@ class TextToSpeechTrainer(SubMetricsMixin, Trainer):
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # type: ignore[no-untyped-def]
         outputs = model(**inputs, return_dict=True)
-        self._record({name: getattr(outputs, name) for name in LOSS_PARTS})
+        parts = getattr(self.model, "loss_parts", LOSS_PARTS)
+        self._record({name: getattr(outputs, name) for name in parts if getattr(outputs, name, None) is not None})
         return (outputs.loss, outputs) if return_outputs else outputs.loss
 
 
@@ -151,7 +153,9 @@ class SynthesisSampleCallback(TrainerCallback):
             out = model.synthesize(**batch, n_timesteps=self.n_timesteps, temperature=self.temperature, generator=generator)
             mel = out.spectrogram[:1].float().cpu()
             waveform = self.vocoder(mel, generator=torch.Generator().manual_seed(self.seed)).waveform[0]
-        return {"generated": mel[0], "prior": out.encoder_spectrogram[0].float().cpu(), "target": target, "waveform": waveform}
+        prior = getattr(out, "encoder_spectrogram", None)  # Grad-TTS only
+        prior = None if prior is None else prior[0].float().cpu()
+        return {"generated": mel[0], "prior": prior, "target": target, "waveform": waveform}
 
     def on_step_end(self, args, state, control, model=None, **kwargs):  # type: ignore[no-untyped-def]
         if not state.is_world_process_zero or model is None or state.global_step % self.every_steps:
@@ -166,10 +170,8 @@ class SynthesisSampleCallback(TrainerCallback):
         sample = self.synthesize(model)
         if self._writer is None:
             self._writer = SummaryWriter(log_dir=self.log_dir or os.path.join(args.output_dir, "runs", "samples"))
-        figure = plot_spectrograms(
-            {"generated": sample["generated"], "prior μ (aligned encoder output)": sample["prior"], "ground truth": sample["target"]},
-            title=f"step {state.global_step}",
-        )
+        panels = {"generated": sample["generated"], "prior μ (aligned encoder output)": sample["prior"], "ground truth": sample["target"]}
+        figure = plot_spectrograms({k: v for k, v in panels.items() if v is not None}, title=f"step {state.global_step}")
         self._writer.add_image("samples/spectrogram", figure_image(figure), state.global_step, dataformats="CHW")
         rate = int(self.vocoder.config.sampling_rate)
         self._writer.add_audio("samples/audio", sample["waveform"].clamp(-1, 1), state.global_step, sample_rate=rate)

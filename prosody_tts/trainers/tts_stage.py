@@ -133,4 +133,5 @@ def _sample_callback(trainer: Any, processor: Any, row: dict[str, Any], every: i
     from .tts import SynthesisSampleCallback
 
     vocoder = GriffinLimVocoder(GriffinLimConfig.from_feature_extractor(processor.feature_extractor))
-    return SynthesisSampleCallback(row, trainer.data_collator, vocoder, every, seed=trainer.args.seed)
+    defaults = getattr(trainer.model, "synthesis_defaults", {})  # the head's own steps / temperature
+    return SynthesisSampleCallback(row, trainer.data_collator, vocoder, every, seed=trainer.args.seed, **defaults)

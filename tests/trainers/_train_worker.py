@@ -1,7 +1,7 @@
 """A tiny training run in its own process, for the resume (SIGKILL) and the 2-process tests.
 
 Usage: python _train_worker.py SPEC.json   (or under torchrun). SPEC keys:
-  stage ("mlm" | "contrastive" | "tts" | "vocoder"), prepared_dir, output_dir, record (jsonl path per rank: {rank}),
+  stage ("mlm" | "contrastive" | "tts" | "latent_tts" | "mel_vae" | "vocoder"), prepared_dir, output_dir, record (jsonl path per rank: {rank}),
   max_steps, save_steps, kill_at_step (optional: SIGKILL itself after that step),
   resume (bool), batch_size (tts: max_frames), seed, use_cpu; vocoder: corpus_dir (the embedded corpus).
 Every logged loss and every collated batch's content is appended to the record file, flushed.
@@ -60,7 +60,7 @@ def recording_collator(collator, recorder, stage):
         batch = collator(items)
         if stage == "mlm":
             content = {"ids": batch["phoneme_input_ids"].tolist(), "labels": batch["phoneme_labels"].tolist()}
-        elif stage == "tts":
+        elif stage in ("tts", "latent_tts", "mel_vae"):
             content = {"rows": [str(row["id"]) for row in items], "frames": batch["spectrogram_lengths"].tolist()}
         elif stage == "vocoder":
             content = {"rows": [str(item["id"]) for item in items], "audio_sum": float(batch["waveform"].double().sum())}
@@ -94,7 +94,7 @@ def main(spec_path):
         use_cpu=True,
         dataloader_num_workers=0,
         disable_tqdm=True,
-        ddp_find_unused_parameters=spec["stage"] == "vocoder",
+        ddp_find_unused_parameters=spec["stage"] in ("vocoder", "latent_tts"),
     )
     callbacks = [recorder] + ([KillAt(spec["kill_at_step"])] if spec.get("kill_at_step") else [])
     if spec["stage"] == "mlm":
@@ -109,6 +109,25 @@ def main(spec_path):
             model=GradTTSModel(config), args=args, train_dataset=corpus, processor=processor, callbacks=callbacks,
             speaker_to_id={name: i for i, name in enumerate(speakers)}, max_frames=spec["batch_size"],
         )
+    elif spec["stage"] == "latent_tts":
+        from prosody_tts.configuration.latent_diffusion import LatentDiffusionTTSConfig
+        from prosody_tts.modeling.latent_diffusion import LatentDiffusionTTSModel
+
+        speakers = corpus.speakers
+        text = DualStreamConfig.tiny(phoneme_vocab_size=len(processor.tokenizer), bpe_vocab_size=len(processor.bpe_tokenizer))
+        config = LatentDiffusionTTSConfig.tiny(text_config=text, num_speakers=len(speakers), speaker_names=speakers,
+                                               hidden_size=32, num_layers=2)  # fmt: skip
+        trainer = TextToSpeechTrainer(
+            model=LatentDiffusionTTSModel(config), args=args, train_dataset=corpus, processor=processor, callbacks=callbacks,
+            speaker_to_id={name: i for i, name in enumerate(speakers)}, max_frames=spec["batch_size"],
+        )
+    elif spec["stage"] == "mel_vae":
+        from prosody_tts.configuration.mel_vae import MelVaeConfig
+        from prosody_tts.modeling.mel_vae import MelVaeModel
+        from prosody_tts.trainers.mel_vae_stage import MelVaeTrainer
+
+        trainer = MelVaeTrainer(model=MelVaeModel(MelVaeConfig.tiny()), args=args, train_dataset=corpus, processor=processor,
+                                callbacks=callbacks, max_frames=spec["batch_size"])  # fmt: skip
     elif spec["stage"] == "vocoder":
         from prosody_tts.configuration.hifigan_training import HifiGanTrainingConfig
         from prosody_tts.data.sources.embedded import load_embedded_corpus

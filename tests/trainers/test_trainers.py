@@ -124,6 +124,8 @@ def test_unknown_batch_sampler_is_refused(tmp_path, processor):
 # ------------------------------------------------------------------------------ subprocess runs
 #: padded mel frames per TTS batch in the subprocess runs (a few utterances of the tiny corpus)
 TTS_MAX_FRAMES = 1500
+#: stages whose batches come from the frame-budget sampler
+FRAME_BUDGET_STAGES = ("tts", "latent_tts", "mel_vae")
 
 def _env() -> dict[str, str]:
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", OMP_NUM_THREADS="1", PYTHONHASHSEED="0")
@@ -157,9 +159,9 @@ def prepared_dir(prepared_tiny, tmp_path_factory):
     return str(Path(rows.cache_files[0]["filename"]).parent)
 
 
-@pytest.mark.parametrize("stage", ["mlm", "contrastive", "tts", "vocoder"])
+@pytest.mark.parametrize("stage", ["mlm", "contrastive", "tts", "latent_tts", "mel_vae", "vocoder"])
 def test_sigkilled_run_resumes_with_the_same_data_and_losses(tmp_path, prepared_dir, tiny_corpus_dir, stage):
-    size = TTS_MAX_FRAMES if stage == "tts" else 8
+    size = TTS_MAX_FRAMES if stage in FRAME_BUDGET_STAGES else 8
     base = dict(stage=stage, prepared_dir=prepared_dir, max_steps=6, save_steps=2, batch_size=size, seed=0,
                 corpus_dir=str(tiny_corpus_dir))
     full = _run({**base, "name": "full", "output_dir": str(tmp_path / "full"), "record": str(tmp_path / "full.jsonl")}, tmp_path)
@@ -196,9 +198,9 @@ def test_sigkilled_run_resumes_with_the_same_data_and_losses(tmp_path, prepared_
     assert resumed_final["param_norm"] == pytest.approx(full_final["param_norm"], rel=1e-6)
 
 
-@pytest.mark.parametrize("stage", ["mlm", "contrastive", "tts", "vocoder"])
+@pytest.mark.parametrize("stage", ["mlm", "contrastive", "tts", "latent_tts", "vocoder"])
 def test_two_cpu_processes_train_on_disjoint_data_with_all_negatives(tmp_path, prepared_dir, tiny_corpus_dir, stage):
-    size = TTS_MAX_FRAMES if stage == "tts" else 4
+    size = TTS_MAX_FRAMES if stage in FRAME_BUDGET_STAGES else 4
     spec = dict(name=f"ddp-{stage}", stage=stage, prepared_dir=prepared_dir, max_steps=3, save_steps=100, batch_size=size,
                 seed=0, output_dir=str(tmp_path / "ddp"), record=str(tmp_path / "rank{rank}.jsonl"),
                 corpus_dir=str(tiny_corpus_dir))
@@ -217,13 +219,14 @@ def test_two_cpu_processes_train_on_disjoint_data_with_all_negatives(tmp_path, p
             assert len(left) == len(right) == 4 and not left & right
         logs = _records(tmp_path / "rank0.jsonl", "log")
         assert logs and all(entry["negatives"] == 2 * 4 - 1 for entry in logs)  # both ranks' segments scored
-    elif stage == "tts":
+    elif stage in FRAME_BUDGET_STAGES:
         for step in range(3):
             left, right = set(batches[0][step]["rows"]), set(batches[1][step]["rows"])
             assert left and right and not left & right  # frame-budget batches: disjoint rows per rank
             assert all(len(b[step]["rows"]) * max(b[step]["frames"]) <= TTS_MAX_FRAMES for b in batches)
         logs = _records(tmp_path / "rank0.jsonl", "log")
-        assert logs and all(all(part in entry for part in ("duration_loss", "prior_loss", "diffusion_loss")) for entry in logs)
+        parts = ("duration_loss", "prior_loss", "diffusion_loss") if stage == "tts" else ("diffusion_loss", "length_loss")
+        assert logs and all(all(part in entry for part in parts) for entry in logs)
     elif stage == "vocoder":
         for step in range(3):
             left, right = set(batches[0][step]["rows"]), set(batches[1][step]["rows"])
