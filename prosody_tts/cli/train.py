@@ -3,7 +3,8 @@
 The same command runs on one process, under ``torchrun`` and under ``accelerate launch`` (through
 ``recipes/train.py``). The main process prints a JSON summary: output directory, train metrics and,
 for stages 2/3, held-out retrieval; for the tts stage, the held-out spectrogram errors; for the
-vocoder stage, the copy-synthesis scores; for the recognizer, its PER on held-out ground truth; for the aligner, its boundary errors.
+vocoder stage, the copy-synthesis scores; for the recognizer, its PER on held-out ground truth; for the aligner, its boundary errors;
+for the Mel-VAE, its held-out reconstruction L1; for the latent-diffusion head, its length error.
 ``prosody-tts train recognizer --corpus DIR --output_dir OUT`` names the stage instead of a recipe.
 """
 
@@ -23,7 +24,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     train.add_argument(
         "recipe", nargs="*",
-        help="RECIPE.json|yaml [--field value ...], or a stage name (mlm, contrastive, tts, vocoder, recognizer, aligner) "
+        help="RECIPE.json|yaml [--field value ...], or a stage name (mlm, contrastive, tts, vocoder, recognizer, aligner, mel_vae, latent_tts) "
         "followed by --field value pairs",
     )  # fmt: skip
     train.set_defaults(handler=_cmd_train)

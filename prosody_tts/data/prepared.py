@@ -187,10 +187,15 @@ def prepare_corpus(
 
         cache.mkdir(parents=True, exist_ok=True)
         partial = cache / (PREPARED_FILE + ".partial")
+        written = 0
         with ArrowWriter(features=features, path=str(partial)) as writer:
             for row in rows:
                 writer.write(row)
+                written += 1
             writer.finalize()
+        if written == 0:  # keep whatever cache was there: an empty result never replaces it
+            partial.unlink(missing_ok=True)
+            raise ValueError(f"no example survived preparation; skipped by reason: {dict(stream.skipped)} ({arrow} kept as it was)")
         os.replace(partial, arrow)  # a crash never leaves a truncated prepared.arrow behind
         info.write_text(
             json.dumps(

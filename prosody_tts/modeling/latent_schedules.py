@@ -52,7 +52,7 @@ class LatentDiffusionSchedule:
         >>> schedule = LatentDiffusionSchedule("v_prediction", 1000, 0.3, 1.0)
         >>> z = torch.randn(2, 5, 3)
         >>> x_t, target, time = schedule.training_inputs(z, torch.randn(2, 5, 3), torch.tensor([0.0, 0.999]))
-        >>> x_t.shape, time.tolist()
+        >>> x_t.shape, [round(t, 3) for t in time.tolist()]  # time input = index / N
         (torch.Size([2, 5, 3]), [0.0, 0.999])
     """
 

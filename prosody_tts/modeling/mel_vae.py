@@ -249,8 +249,8 @@ class MelVaeModel(PreTrainedModel):
     ) -> MelVaeOutput | tuple:
         """Reconstruction of (B, T, M) log-mels and the training loss (see the module docstring).
 
-        Other keyword arguments (a text-to-speech batch's token ids) are refused by name, except
-        the keys of :class:`~prosody_tts.data.collators.SpectrogramCollator`."""
+        Other keyword arguments (a text-to-speech batch's token ids) are refused by name: the
+        trainer's batches carry the log-mels alone (``TextToSpeechCollator(spectrogram_only=True)``)."""
         if unused:
             raise TypeError(f"MelVaeModel.forward got unexpected arguments: {sorted(unused)}")
         return_dict = return_dict if return_dict is not None else self.config.return_dict

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import TrainingArguments, set_seed
+from transformers import TrainingArguments
 
 from .recipe import (
     TTS_PRESETS,
@@ -30,10 +30,8 @@ from .recipe import (
     StageArguments,
     StageResult,
     _check_choice,
-    _prepared,
-    _processor,
     _text_config,
-    _train_and_save,
+    _transcribed_train_rows,
 )
 
 logger = logging.getLogger(__name__)
@@ -94,11 +92,9 @@ def run_latent_tts_stage(
 ) -> StageResult:
     """Train the latent-diffusion head on ``train_split``, then measure its length error on ``eval_split``."""
     from ..data.collators import DualStreamCollator, TextToSpeechCollator
-    from .tts import TextToSpeechTrainer
+    from .tts_stage import train_tts_head
 
-    processor = processor or _processor(model_args)
-    set_seed(training_args.seed)  # the model is built before the Trainer, which seeds only then
-    train = _prepared(data_args, training_args, processor, data_args.train_split, stage_args.show_progress, require_durations=False)
+    processor, train = _transcribed_train_rows(model_args, data_args, stage_args, training_args, processor)
     model, origin = build_latent_tts_model(model_args, processor, train.speakers)
     if model.config.latent_mean is None:
         spectra = TextToSpeechCollator(DualStreamCollator.from_processor(processor), spectrogram_only=True)
@@ -106,26 +102,7 @@ def run_latent_tts_stage(
         model.config.latent_mean, model.config.latent_std = mean, std
     logger.info("latent diffusion (%s): %.2f M parameters (DiT %.2f M)", origin, model.num_parameters() / 1e6,
                 sum(p.numel() for p in model.dit.parameters()) / 1e6)  # fmt: skip
-    speaker_to_id = None
-    if model.config.num_speakers > 1:
-        names = model.config.speaker_names or []
-        unknown = sorted(set(train.speakers) - set(names))
-        if unknown:
-            raise ValueError(f"the model's speaker table lacks corpus speakers {unknown[:5]} (it knows {names[:5]})")
-        speaker_to_id = {name: i for i, name in enumerate(names)}
-    trainer = TextToSpeechTrainer(
-        model=model, args=training_args, train_dataset=train, processor=processor,
-        speaker_to_id=speaker_to_id, max_frames=stage_args.max_frames,
-    )  # fmt: skip
-    heldout = None
-    if stage_args.sample_every_steps or stage_args.evaluate_spectrograms:
-        heldout = _prepared(data_args, training_args, processor, data_args.eval_split, stage_args.show_progress,
-                            require_durations=False)  # fmt: skip
-    if stage_args.sample_every_steps:
-        from .tts_stage import _sample_callback
-
-        trainer.add_callback(_sample_callback(trainer, processor, heldout[0], stage_args.sample_every_steps))
-    output = _train_and_save(trainer, training_args, processor)
+    trainer, output, heldout = train_tts_head(model, train, data_args, stage_args, training_args, processor)
     result = StageResult(training_args.output_dir, output.metrics, None, trainer.state.log_history)
     if trainer.is_world_process_zero() and stage_args.evaluate_spectrograms:
         from ..evaluation.latent_tts import evaluate_lengths

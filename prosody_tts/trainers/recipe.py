@@ -291,7 +291,7 @@ def _transcribed_train_rows(
     processor: Any,
 ) -> tuple[Any, Any]:
     """``(processor, prepared train rows)`` for a stage that needs transcripts, not durations
-    (the recogniser, the aligner); seeded first, since the model is built before the Trainer."""
+    (the recogniser, the aligner, the TTS heads, the Mel-VAE); seeded first, since the model is built before the Trainer."""
     processor = processor or _processor(model_args)
     set_seed(training_args.seed)
     train = _prepared(data_args, training_args, processor, data_args.train_split, stage_args.show_progress, require_durations=False)

@@ -18,7 +18,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from transformers import TrainingArguments, set_seed
+from transformers import TrainingArguments
 
 from .recipe import (
     TTS_PRESETS,
@@ -28,14 +28,14 @@ from .recipe import (
     StageResult,
     _check_choice,
     _prepared,
-    _processor,
     _text_config,
     _train_and_save,
+    _transcribed_train_rows,
 )
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["build_tts_model", "run_tts_stage"]
+__all__ = ["build_tts_model", "run_tts_stage", "train_tts_head"]
 
 #: GradTTSConfig fields the ``tiny`` preset sets besides the encoder's (the decoder, predictor, crop).
 _TINY_HEAD_FIELDS = ("duration_predictor_channels", "segment_frames")
@@ -85,13 +85,38 @@ def run_tts_stage(
     processor: Any = None,
 ) -> StageResult:
     """Train Grad-TTS on ``train_split``, then measure mel L1 and duration error on ``eval_split``."""
-    from .tts import TextToSpeechTrainer
-
-    processor = processor or _processor(model_args)
-    set_seed(training_args.seed)  # the model is built before the Trainer, which seeds only then
-    train = _prepared(data_args, training_args, processor, data_args.train_split, stage_args.show_progress, require_durations=False)
+    processor, train = _transcribed_train_rows(model_args, data_args, stage_args, training_args, processor)
     model, origin = build_tts_model(model_args, processor, train.speakers)
     logger.info("Grad-TTS (%s): %.2f M parameters", origin, model.num_parameters() / 1e6)
+    trainer, output, heldout = train_tts_head(model, train, data_args, stage_args, training_args, processor)
+    errors = None
+    if trainer.is_world_process_zero() and stage_args.evaluate_spectrograms:
+        from ..evaluation.spectrograms import evaluate_spectrograms
+
+        collator = trainer.data_collator
+        collator = type(collator)(collator.base, collator.with_speaker_ids, with_durations=True)
+        errors = evaluate_spectrograms(
+            trainer.model, heldout, collator, n_timesteps=stage_args.eval_timesteps,
+            seed=training_args.seed, show_progress=stage_args.show_progress,
+        ).to_dict()  # fmt: skip
+        Path(training_args.output_dir, "spectrogram_errors.json").write_text(json.dumps(errors, indent=2), encoding="utf-8")
+    result = StageResult(training_args.output_dir, output.metrics, None, trainer.state.log_history)
+    result.spectrogram_errors = errors
+    return result
+
+
+def train_tts_head(
+    model: Any, train: Any, data_args: DataArguments, stage_args: StageArguments, training_args: TrainingArguments,
+    processor: Any,
+) -> tuple[Any, Any, Any]:
+    """Train a TTS head (Grad-TTS or latent diffusion) on prepared ``train`` rows with the
+    frame-budget ``TextToSpeechTrainer`` (speaker table rows from the model's ``speaker_names``,
+    TensorBoard samples every ``sample_every_steps``), then save it with the processor.
+
+    Returns ``(trainer, train output, the prepared eval split or None)``; the eval split is prepared
+    when samples or held-out measures need it."""
+    from .tts import TextToSpeechTrainer
+
     speaker_to_id = None
     if model.config.num_speakers > 1:
         names = model.config.speaker_names or []
@@ -110,21 +135,7 @@ def run_tts_stage(
         )
     if stage_args.sample_every_steps:
         trainer.add_callback(_sample_callback(trainer, processor, heldout[0], stage_args.sample_every_steps))
-    output = _train_and_save(trainer, training_args, processor)
-    errors = None
-    if trainer.is_world_process_zero() and stage_args.evaluate_spectrograms:
-        from ..evaluation.spectrograms import evaluate_spectrograms
-
-        collator = trainer.data_collator
-        collator = type(collator)(collator.base, collator.with_speaker_ids, with_durations=True)
-        errors = evaluate_spectrograms(
-            trainer.model, heldout, collator, n_timesteps=stage_args.eval_timesteps,
-            seed=training_args.seed, show_progress=stage_args.show_progress,
-        ).to_dict()  # fmt: skip
-        Path(training_args.output_dir, "spectrogram_errors.json").write_text(json.dumps(errors, indent=2), encoding="utf-8")
-    result = StageResult(training_args.output_dir, output.metrics, None, trainer.state.log_history)
-    result.spectrogram_errors = errors
-    return result
+    return trainer, _train_and_save(trainer, training_args, processor), heldout
 
 
 def _sample_callback(trainer: Any, processor: Any, row: dict[str, Any], every: int) -> Any:

@@ -1,7 +1,7 @@
 """A tiny training run in its own process, for the resume (SIGKILL) and the 2-process tests.
 
 Usage: python _train_worker.py SPEC.json   (or under torchrun). SPEC keys:
-  stage ("mlm" | "contrastive" | "tts" | "latent_tts" | "mel_vae" | "vocoder"), prepared_dir, output_dir, record (jsonl path per rank: {rank}),
+  stage ("mlm" | "contrastive" | "tts" | "latent_tts" | "vocoder"), prepared_dir, output_dir, record (jsonl path per rank: {rank}),
   max_steps, save_steps, kill_at_step (optional: SIGKILL itself after that step),
   resume (bool), batch_size (tts: max_frames), seed, use_cpu; vocoder: corpus_dir (the embedded corpus).
 Every logged loss and every collated batch's content is appended to the record file, flushed.
@@ -60,7 +60,7 @@ def recording_collator(collator, recorder, stage):
         batch = collator(items)
         if stage == "mlm":
             content = {"ids": batch["phoneme_input_ids"].tolist(), "labels": batch["phoneme_labels"].tolist()}
-        elif stage in ("tts", "latent_tts", "mel_vae"):
+        elif stage in ("tts", "latent_tts"):
             content = {"rows": [str(row["id"]) for row in items], "frames": batch["spectrogram_lengths"].tolist()}
         elif stage == "vocoder":
             content = {"rows": [str(item["id"]) for item in items], "audio_sum": float(batch["waveform"].double().sum())}
@@ -121,13 +121,6 @@ def main(spec_path):
             model=LatentDiffusionTTSModel(config), args=args, train_dataset=corpus, processor=processor, callbacks=callbacks,
             speaker_to_id={name: i for i, name in enumerate(speakers)}, max_frames=spec["batch_size"],
         )
-    elif spec["stage"] == "mel_vae":
-        from prosody_tts.configuration.mel_vae import MelVaeConfig
-        from prosody_tts.modeling.mel_vae import MelVaeModel
-        from prosody_tts.trainers.mel_vae_stage import MelVaeTrainer
-
-        trainer = MelVaeTrainer(model=MelVaeModel(MelVaeConfig.tiny()), args=args, train_dataset=corpus, processor=processor,
-                                callbacks=callbacks, max_frames=spec["batch_size"])  # fmt: skip
     elif spec["stage"] == "vocoder":
         from prosody_tts.configuration.hifigan_training import HifiGanTrainingConfig
         from prosody_tts.data.sources.embedded import load_embedded_corpus

@@ -21,16 +21,19 @@ from prosody_tts.trainers.recipe import parse_recipe, run_recipe
 RECIPES = Path(__file__).parents[2] / "recipes"
 
 
-def _prepared_root(prepared_tiny) -> Path:
-    return Path(prepared_tiny["train"].rows.cache_files[0]["filename"]).parents[1]
+@pytest.fixture(scope="module")
+def prepared_root(tmp_path_factory) -> Path:
+    """This module's own prepared cache: the stages prepare without the timings filter, and the
+    shared ``prepared_tiny`` cache must stay as the other tests expect it."""
+    return tmp_path_factory.mktemp("latent_prepared")
 
 
 @pytest.fixture(scope="module")
-def trained_vae(tmp_path_factory, tiny_corpus_dir, prepared_tiny):
+def trained_vae(tmp_path_factory, tiny_corpus_dir, prepared_root):
     out = tmp_path_factory.mktemp("latent") / "mel_vae"
     result = run_recipe([
         str(RECIPES / "tiny" / "mel_vae.json"), "--corpus_dir", str(tiny_corpus_dir), "--prepared_dir",
-        str(_prepared_root(prepared_tiny)), "--output_dir", str(out), "--max_steps", "3", "--save_steps", "100",
+        str(prepared_root), "--output_dir", str(out), "--max_steps", "3", "--save_steps", "100",
         "--logging_steps", "1", "--show_progress", "false", "--max_frames", "1500", "--report_to", "none",
     ])  # fmt: skip
     return out, result
@@ -52,7 +55,7 @@ def test_mel_vae_stage_measures_its_statistics_and_its_held_out_reconstruction(t
 
 
 def test_latent_stage_from_a_curriculum_encoder_trains_measures_lengths_and_speaks(
-    tmp_path, trained_vae, tiny_corpus_dir, processor, prepared_tiny
+    tmp_path, trained_vae, tiny_corpus_dir, processor, prepared_tiny, prepared_root
 ):
     stage = tmp_path / "stage2"
     DualStreamModel(
@@ -62,7 +65,7 @@ def test_latent_stage_from_a_curriculum_encoder_trains_measures_lengths_and_spea
     out = tmp_path / "latent_tts"
     result = run_recipe([
         str(RECIPES / "tiny" / "latent_tts.json"), "--init_from", str(stage), "--vae_model", str(trained_vae[0]),
-        "--corpus_dir", str(tiny_corpus_dir), "--prepared_dir", str(_prepared_root(prepared_tiny)), "--output_dir", str(out),
+        "--corpus_dir", str(tiny_corpus_dir), "--prepared_dir", str(prepared_root), "--output_dir", str(out),
         "--max_steps", "3", "--save_steps", "100", "--sample_every_steps", "0", "--logging_steps", "1",
         "--show_progress", "false", "--max_frames", "1500", "--report_to", "none",
     ])  # fmt: skip
@@ -91,11 +94,11 @@ def test_latent_stage_from_a_curriculum_encoder_trains_measures_lengths_and_spea
     assert float(latents.abs().sum()) > 0 and lengths.min() > 0
 
 
-def test_latent_stage_needs_a_vae(tmp_path, tiny_corpus_dir, prepared_tiny):
+def test_latent_stage_needs_a_vae(tmp_path, tiny_corpus_dir, prepared_root):
     with pytest.raises(ValueError, match="vae_model"):
         run_recipe([
             str(RECIPES / "tiny" / "latent_tts.json"), "--init_from", "", "--vae_model", "", "--corpus_dir", str(tiny_corpus_dir),
-            "--prepared_dir", str(_prepared_root(prepared_tiny)), "--output_dir", str(tmp_path / "x"), "--max_steps", "1",
+            "--prepared_dir", str(prepared_root), "--output_dir", str(tmp_path / "x"), "--max_steps", "1",
             "--show_progress", "false", "--report_to", "none",
         ])  # fmt: skip
 

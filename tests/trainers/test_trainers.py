@@ -125,7 +125,7 @@ def test_unknown_batch_sampler_is_refused(tmp_path, processor):
 #: padded mel frames per TTS batch in the subprocess runs (a few utterances of the tiny corpus)
 TTS_MAX_FRAMES = 1500
 #: stages whose batches come from the frame-budget sampler
-FRAME_BUDGET_STAGES = ("tts", "latent_tts", "mel_vae")
+FRAME_BUDGET_STAGES = ("tts", "latent_tts")
 
 def _env() -> dict[str, str]:
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", OMP_NUM_THREADS="1", PYTHONHASHSEED="0")
@@ -159,7 +159,7 @@ def prepared_dir(prepared_tiny, tmp_path_factory):
     return str(Path(rows.cache_files[0]["filename"]).parent)
 
 
-@pytest.mark.parametrize("stage", ["mlm", "contrastive", "tts", "latent_tts", "mel_vae", "vocoder"])
+@pytest.mark.parametrize("stage", ["mlm", "contrastive", "tts", "latent_tts", "vocoder"])
 def test_sigkilled_run_resumes_with_the_same_data_and_losses(tmp_path, prepared_dir, tiny_corpus_dir, stage):
     size = TTS_MAX_FRAMES if stage in FRAME_BUDGET_STAGES else 8
     base = dict(stage=stage, prepared_dir=prepared_dir, max_steps=6, save_steps=2, batch_size=size, seed=0,
