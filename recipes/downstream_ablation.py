@@ -70,10 +70,6 @@ def _encoders(args: argparse.Namespace, processor: Any) -> tuple[dict[str, str |
 
 def _train_tts(encoder: str, init_from: str | None, seed: int, args: argparse.Namespace, processor: Any) -> Path:
     """A tiny Grad-TTS with ``encoder``, composed with Griffin-Lim into ``.../tts`` (reused when present)."""
-
-    from prosody_tts.configuration.vocoder import GriffinLimConfig
-    from prosody_tts.modeling.griffin_lim import GriffinLimVocoder
-    from prosody_tts.modeling.text_to_waveform import TextToWaveformModel
     from prosody_tts.trainers.recipe import DataArguments, ModelArguments, StageArguments
     from prosody_tts.trainers.tts_stage import run_tts_stage
 
@@ -91,10 +87,19 @@ def _train_tts(encoder: str, init_from: str | None, seed: int, args: argparse.Na
         StageArguments(stage="tts", max_frames=args.tts_max_frames, show_progress=False, evaluate_spectrograms=False),
         training, processor,
     )  # fmt: skip
+    return _compose(stage.output_dir, composite, processor)
+
+
+def _compose(head_dir: str, out: Path, processor: Any) -> Path:
+    """The trained head and Griffin-Lim as one text-to-waveform directory (with the processor) at ``out``."""
+    from prosody_tts.configuration.vocoder import GriffinLimConfig
+    from prosody_tts.modeling.griffin_lim import GriffinLimVocoder
+    from prosody_tts.modeling.text_to_waveform import TextToWaveformModel
+
     vocoder = GriffinLimVocoder(GriffinLimConfig.from_feature_extractor(processor.feature_extractor))
-    TextToWaveformModel.from_parts(stage.output_dir, vocoder).save_pretrained(composite)
-    processor.save_pretrained(composite)
-    return composite
+    TextToWaveformModel.from_parts(head_dir, vocoder).save_pretrained(out)
+    processor.save_pretrained(out)
+    return out
 
 
 def _training_args(args: argparse.Namespace, output_dir: Path, seed: int) -> Any:
@@ -116,10 +121,6 @@ def _prefix(args: argparse.Namespace, name: str) -> str:
 
 def _train_latent(init_from: str | None, seed: int, args: argparse.Namespace, processor: Any, run: Path) -> Path:
     """A tiny latent-diffusion head over ``init_from`` and ``--vae``, composed with Griffin-Lim into ``run/tts``."""
-
-    from prosody_tts.configuration.vocoder import GriffinLimConfig
-    from prosody_tts.modeling.griffin_lim import GriffinLimVocoder
-    from prosody_tts.modeling.text_to_waveform import TextToWaveformModel
     from prosody_tts.trainers.latent_tts_stage import run_latent_tts_stage
     from prosody_tts.trainers.recipe import DataArguments, ModelArguments, StageArguments
 
@@ -130,10 +131,7 @@ def _train_latent(init_from: str | None, seed: int, args: argparse.Namespace, pr
         StageArguments(stage="latent_tts", max_frames=args.tts_max_frames, show_progress=False),
         training, processor,
     )  # fmt: skip
-    vocoder = GriffinLimVocoder(GriffinLimConfig.from_feature_extractor(processor.feature_extractor))
-    TextToWaveformModel.from_parts(stage.output_dir, vocoder).save_pretrained(run / "tts")
-    processor.save_pretrained(run / "tts")
-    return run / "tts"
+    return _compose(stage.output_dir, run / "tts", processor)
 
 
 def _recognizer(args: argparse.Namespace) -> str:

@@ -116,15 +116,7 @@ def evaluate_lengths(
         for batch in _batches(rows, collator, batch_size, show_progress, "length predictor"):
             lengths = model.vae.latent_lengths(batch.pop("spectrogram_lengths").to(device))
             batch.pop("spectrogram")
-            batch.pop("phoneme_durations", None)
-            speaker_ids, speaker_embeds = batch.pop("speaker_ids", None), batch.pop("speaker_embeds", None)
-            batch = {key: value.to(device) for key, value in batch.items()}
-            speaker = model._speaker(
-                None if speaker_ids is None else speaker_ids.to(device),
-                None if speaker_embeds is None else speaker_embeds.to(device), lengths.shape[0],
-            )  # fmt: skip
-            states, mask = model._encode_text(batch, speaker)
-            predicted, _ = model.predict_lengths(states, mask)
+            predicted = model.predict_text_lengths(**{key: value.to(device) for key, value in batch.items()})
             signed = predicted.round() - lengths
             errors += signed.tolist()
             relative += (signed.abs() / lengths).tolist()

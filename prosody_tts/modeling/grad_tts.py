@@ -37,7 +37,7 @@ from .dual_stream import DualStreamModel
 from .grad_tts_dual_stream import DUAL_STREAM_INPUTS, DualStreamTTSEncoder
 from .grad_tts_encoder import ChannelLayerNorm, GradTTSTextEncoder, RelativeMultiHeadAttention
 from .outputs import GradTTSOutput, GradTTSSynthesisOutput
-from .tts_speakers import SpeakerInputsMixin
+from .tts_inputs import TTSInputsMixin
 from .unet import Rezero, fix_len_compatibility
 
 __all__ = ["GradTTSModel", "alignment_log_prior", "path_from_durations"]
@@ -62,7 +62,7 @@ def alignment_log_prior(mu: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return y_square + cross + mu_square + const
 
 
-class GradTTSModel(SpeakerInputsMixin, PreTrainedModel):
+class GradTTSModel(TTSInputsMixin, PreTrainedModel):
     """Text-to-spectrogram Grad-TTS with the faithful or our dual-stream encoder (see the module docstring).
 
     Text inputs, one of:
@@ -183,17 +183,6 @@ class GradTTSModel(SpeakerInputsMixin, PreTrainedModel):
                 mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask
                 input_ids, attention_mask = intersperse_batch(input_ids, mask, self.config.blank_id)
         return input_ids, self._text_mask(input_ids, attention_mask, self.config.vocab_size)
-
-    @staticmethod
-    def _text_mask(input_ids: torch.Tensor, attention_mask: torch.Tensor | None, vocab_size: int) -> torch.Tensor:
-        if input_ids.dim() != 2 or input_ids.shape[1] == 0:
-            raise ValueError(f"token ids must be a non-empty (batch, tokens) tensor, got shape {tuple(input_ids.shape)}")
-        if bool((input_ids < 0).any()) or bool((input_ids >= vocab_size).any()):
-            raise ValueError(f"token ids must be in [0, {vocab_size})")
-        mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask
-        if bool((mask.sum(1) == 0).any()):
-            raise ValueError("an item has no tokens (attention_mask all 0): nothing to say")
-        return mask[:, None, :].float()  # (B, 1, N)
 
     # ------------------------------------------------------------------ training
     def forward(

@@ -42,7 +42,7 @@ from .latent_schedules import LatentDiffusionSchedule
 from .layers import ZeroInitLinear
 from .mel_vae import MelVaeModel
 from .outputs import LatentDiffusionSynthesisOutput, LatentDiffusionTTSOutput
-from .tts_speakers import SpeakerInputsMixin
+from .tts_inputs import TTSInputsMixin
 
 __all__ = ["LatentDiffusionTTSModel", "span_mask"]
 
@@ -71,7 +71,7 @@ def span_mask(lengths: torch.Tensor, frames: int, share_min: float, share_max: f
     return (positions >= start[:, None]) & (positions < (start + span)[:, None])
 
 
-class LatentDiffusionTTSModel(SpeakerInputsMixin, PreTrainedModel):
+class LatentDiffusionTTSModel(TTSInputsMixin, PreTrainedModel):
     """Text-to-spectrogram latent diffusion over our dual-stream encoder (see the module docstring).
 
     Text inputs are the processor's keys (``phoneme_input_ids``, ``phoneme_attention_mask``,
@@ -181,13 +181,7 @@ class LatentDiffusionTTSModel(SpeakerInputsMixin, PreTrainedModel):
         ids = text.get("phoneme_input_ids")
         if ids is None:
             raise ValueError("no text: pass the processor's phoneme_input_ids (and the other phoneme_* / bpe_* keys)")
-        vocab = self.config.text_config.phoneme_vocab_size
-        if ids.dim() != 2 or ids.shape[1] == 0 or bool((ids < 0).any()) or bool((ids >= vocab).any()):
-            raise ValueError(f"phoneme_input_ids must be a non-empty (batch, tokens) tensor of ids in [0, {vocab})")
-        mask = text.get("phoneme_attention_mask")
-        mask = torch.ones_like(ids, dtype=torch.bool) if mask is None else mask.bool()
-        if bool((mask.sum(1) == 0).any()):
-            raise ValueError("an item has no tokens (phoneme_attention_mask all 0): nothing to say")
+        mask = self._text_mask(ids, text.get("phoneme_attention_mask"), self.config.text_config.phoneme_vocab_size)[:, 0].bool()
         condition = {"speaker_embeds": speaker} if self.takes_speaker and speaker is not None else {}
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.config.freeze_text_encoder):
             states = self.text_model(**text, **condition, return_dict=True).last_hidden_state
@@ -224,6 +218,17 @@ class LatentDiffusionTTSModel(SpeakerInputsMixin, PreTrainedModel):
         mean = torch.tensor(config.latent_mean or [0.0] * config.latent_channels, device=z.device, dtype=z.dtype)
         std = torch.tensor(config.latent_std or [1.0] * config.latent_channels, device=z.device, dtype=z.dtype)
         return mean, std
+
+    @torch.no_grad()
+    def predict_text_lengths(
+        self, speaker_ids: torch.Tensor | None = None, speaker_embeds: torch.Tensor | None = None, **text: torch.Tensor
+    ) -> torch.Tensor:
+        """(B,) latent frames the length predictor gives the processor's text keys (unrounded), no DiT run."""
+        text.pop("phoneme_durations", None)
+        ids = text.get("phoneme_input_ids")
+        speaker = self._speaker(speaker_ids, speaker_embeds, ids.shape[0] if ids is not None else 0)
+        states, mask = self._encode_text(text, speaker)
+        return self.predict_lengths(states, mask)[0]
 
     def predict_lengths(self, states: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B,) predicted latent frames of the text, and the (B, P) per-phoneme rates (latent frames)."""
@@ -339,7 +344,8 @@ class LatentDiffusionTTSModel(SpeakerInputsMixin, PreTrainedModel):
             width = min(prompt_z.shape[1], frames)
             prompt[:, :width] = prompt_z[:, :width] * (~generate[:, :width] & mask[:, :width])[..., None].to(prompt.dtype)
         conditioned = self._conditions(states, text_mask, speaker, torch.zeros(batch, dtype=torch.bool, device=device))
-        unconditioned = self._conditions(states, text_mask, speaker, torch.ones(batch, dtype=torch.bool, device=device))
+        if guidance != 1.0:  # the null-text pass of classifier-free guidance
+            unconditioned = self._conditions(states, text_mask, speaker, torch.ones(batch, dtype=torch.bool, device=device))
         x = torch.randn(prompt.shape, generator=generator, device=device, dtype=prompt.dtype) / temperature
         scheduler = self.schedule.sampler(config.sampler, n_timesteps, device=device)
         gate = generate[..., None].to(prompt.dtype)

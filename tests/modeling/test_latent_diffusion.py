@@ -166,7 +166,8 @@ def test_a_voice_prompt_is_continued_and_its_speaking_rate_scales_the_length():
     batch = latent_batch(model.config)
     text = {k: v[:1] for k, v in _text(batch).items()}
     states, mask = model._encode_text(text, model._speaker(torch.tensor([0]), None, 1))
-    _, rates = model.predict_lengths(states, mask)
+    total, rates = model.predict_lengths(states, mask)
+    assert torch.allclose(model.predict_text_lengths(**text, speaker_ids=torch.tensor([0])), total)
     prompt = torch.randn(1, 40, 80) - 5  # 5 latent frames
     out = model.synthesize(**text, speaker_ids=torch.tensor([0]), prompt_spectrogram=prompt, prompt_phonemes=torch.tensor([4]), n_timesteps=2)
     speed = 5 / float(rates[0, :4].sum())

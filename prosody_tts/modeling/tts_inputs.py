@@ -1,19 +1,21 @@
-"""The speaker inputs of the TTS heads (Grad-TTS, latent diffusion): a table row, a name, or an external embedding.
+"""The inputs of the TTS heads (Grad-TTS, latent diffusion): token ids, and the speaker as a table
+row, a name, or an external embedding.
 
 A head whose config has ``num_speakers``, ``speaker_embedding_dim``, ``external_speaker_embeddings``,
 ``speaker_names`` and ``multi_speaker`` (and, with a table, an ``nn.Embedding`` ``spk_emb``) mixes
-in :class:`SpeakerInputsMixin`: every call is checked the same way and gets the same errors.
+in :class:`TTSInputsMixin`: every call is checked the same way and gets the same errors.
 """
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["SpeakerInputsMixin"]
+__all__ = ["TTSInputsMixin"]
 
 
-class SpeakerInputsMixin:
-    """``speaker_id`` (name or row → row) and ``_speaker`` (validated (B, speaker_embedding_dim) vectors)."""
+class TTSInputsMixin:
+    """``speaker_id`` (name or row → row), ``_speaker`` (validated (B, speaker_embedding_dim) vectors)
+    and ``_text_mask`` (validated token ids → their (B, 1, N) mask)."""
 
     def speaker_id(self, speaker: int | str) -> int:
         """A table row from a row number or one of ``config.speaker_names``."""
@@ -52,3 +54,14 @@ class SpeakerInputsMixin:
             raise ValueError(f"unknown speaker: speaker_ids must be in [0, {config.num_speakers}), got {speaker_ids.tolist()}")
         return self.spk_emb(speaker_ids)
 
+    @staticmethod
+    def _text_mask(input_ids: torch.Tensor, attention_mask: torch.Tensor | None, vocab_size: int) -> torch.Tensor:
+        """The (B, 1, N) float mask of (B, N) token ids in [0, vocab_size), every item with a token."""
+        if input_ids.dim() != 2 or input_ids.shape[1] == 0:
+            raise ValueError(f"token ids must be a non-empty (batch, tokens) tensor, got shape {tuple(input_ids.shape)}")
+        if bool((input_ids < 0).any()) or bool((input_ids >= vocab_size).any()):
+            raise ValueError(f"token ids must be in [0, {vocab_size})")
+        mask = torch.ones_like(input_ids) if attention_mask is None else attention_mask
+        if bool((mask.sum(1) == 0).any()):
+            raise ValueError("an item has no tokens (attention_mask all 0): nothing to say")
+        return mask[:, None, :].float()  # (B, 1, N)
